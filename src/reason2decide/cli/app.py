@@ -1,0 +1,40 @@
+"""The root typer application and the shared consoles."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from reason2decide.errors import R2DError
+
+console = Console()
+console_err = Console(stderr=True)
+
+app = typer.Typer(
+    name="r2d",
+    help="Train small language models to make a clinical decision and explain it (Reason2Decide).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(func: F) -> F:
+    """Decorate a command so that an ``R2DError`` prints one line and exits with status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except R2DError as exc:
+            console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
