@@ -1,0 +1,133 @@
+"""Decision metrics over a fixed label set: accuracy, macro-F1, per-class scores, confusion, ECE."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+from reason2decide.errors import R2DError
+
+
+def _check_label_set(labels: Sequence[str]) -> list[str]:
+    label_list = list(labels)
+    if not label_list:
+        raise R2DError("the label set is empty", field="labels", hint="pass at least one label")
+    seen: set[str] = set()
+    for label in label_list:
+        if label in seen:
+            raise R2DError(f"label {label!r} appears twice in the label set", field="labels")
+        seen.add(label)
+    return label_list
+
+
+def label_metrics(
+    gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]
+) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-class precision/recall/F1/support and the confusion matrix.
+
+    The macro average runs over ``labels`` only. A prediction outside ``labels`` counts as wrong
+    (a miss for its gold class, a false positive for no class) and is counted in
+    ``n_predicted_outside_labels``; it never becomes a class of its own. Labels are compared as
+    exact strings. A gold label outside ``labels`` is an error: the label set must cover the data.
+
+    The confusion matrix has rows = gold, columns = predicted, in ``labels`` order;
+    ``confusion_matrix["outside_labels"][i]`` counts gold-``labels[i]`` examples whose prediction
+    fell outside the label set (those are not in the matrix).
+    """
+    label_list = _check_label_set(labels)
+    gold_list = list(gold)
+    pred_list = list(predicted)
+    if len(gold_list) != len(pred_list):
+        raise ValueError(f"{len(gold_list)} gold labels but {len(pred_list)} predictions")
+    if not gold_list:
+        raise R2DError("no examples to evaluate", hint="the prediction file is empty")
+    label_set = set(label_list)
+    unknown_gold = sorted({g for g in gold_list if g not in label_set})
+    if unknown_gold:
+        raise R2DError(
+            f"gold label(s) {unknown_gold} are not in the label set {label_list}",
+            field="gold_label",
+            hint="add them to the label set (--labels) or fix the data",
+        )
+
+    outside = [p not in label_set for p in pred_list]
+    precision, recall, f1, support = precision_recall_fscore_support(
+        gold_list, pred_list, labels=label_list, average=None, zero_division=0
+    )
+    matrix = confusion_matrix(gold_list, pred_list, labels=label_list)
+    index = {label: i for i, label in enumerate(label_list)}
+    outside_per_gold = [0] * len(label_list)
+    for g, is_outside in zip(gold_list, outside, strict=True):
+        if is_outside:
+            outside_per_gold[index[g]] += 1
+
+    n = len(gold_list)
+    correct = sum(g == p for g, p in zip(gold_list, pred_list, strict=True))
+    return {
+        "n": n,
+        "accuracy": correct / n,
+        "macro_f1": float(np.mean(f1)),
+        "per_class": {
+            label: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, label in enumerate(label_list)
+        },
+        "confusion_matrix": {
+            "labels": label_list,
+            "matrix": matrix.astype(int).tolist(),
+            "outside_labels": outside_per_gold,
+        },
+        "n_predicted_outside_labels": int(sum(outside)),
+    }
+
+
+def expected_calibration_error(
+    gold: Sequence[str], probabilities: Sequence[Mapping[str, float]], n_bins: int = 10
+) -> float:
+    """Top-label expected calibration error with ``n_bins`` equal-width confidence bins.
+
+    For each example the top label is the one with the highest probability (ties: the first in the
+    mapping's order) and its probability is the confidence. Bins are right-closed,
+    ``(k/n_bins, (k+1)/n_bins]``, with a confidence of 0 in the first bin. The result is
+    ``sum_b |B_b|/n * |accuracy(B_b) - mean confidence(B_b)|``.
+    """
+    if n_bins < 1:
+        raise ValueError("n_bins must be at least 1")
+    gold_list = list(gold)
+    prob_list = list(probabilities)
+    if len(gold_list) != len(prob_list):
+        raise ValueError(f"{len(gold_list)} gold labels but {len(prob_list)} probability maps")
+    if not gold_list:
+        raise R2DError("no examples to evaluate", hint="the prediction file is empty")
+
+    confidences = np.empty(len(gold_list))
+    correct = np.empty(len(gold_list))
+    for i, (g, probs) in enumerate(zip(gold_list, prob_list, strict=True)):
+        if not probs:
+            raise R2DError(f"example {i} has an empty probability map", field="probabilities")
+        top_label, top_prob = max(probs.items(), key=lambda item: item[1])
+        if not 0.0 <= top_prob <= 1.0:
+            raise R2DError(
+                f"example {i}: probability {top_prob} for {top_label!r} is outside [0, 1]",
+                field="probabilities",
+            )
+        confidences[i] = top_prob
+        correct[i] = float(top_label == g)
+
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    bins = np.clip(np.searchsorted(edges, confidences, side="left") - 1, 0, n_bins - 1)
+    ece = 0.0
+    for b in range(n_bins):
+        members = bins == b
+        count = int(members.sum())
+        if count:
+            gap = abs(correct[members].mean() - confidences[members].mean())
+            ece += count / len(gold_list) * gap
+    return float(ece)

@@ -1,0 +1,143 @@
+"""One metrics report for a set of predictions: decision metrics, rationale metrics, calibration."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from rich.table import Table
+
+from reason2decide.errors import R2DError
+from reason2decide.evaluation.bertscore import bertscore, resolve_encoder
+from reason2decide.evaluation.bleu import rationale_bleu
+from reason2decide.evaluation.label_metrics import expected_calibration_error, label_metrics
+from reason2decide.io import write_json
+
+ABSENT = "—"
+_RATIONALE_KEYS = ("bleu", "bertscore_precision", "bertscore_recall", "bertscore_f1")
+
+
+def _has_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def evaluate_records(
+    records: Iterable[Mapping[str, Any]],
+    labels: Sequence[str],
+    *,
+    bertscore_model: str | None = None,
+    bertscore_layers: int | None = None,
+    with_bertscore: bool = True,
+) -> dict[str, Any]:
+    """All metrics for prediction records.
+
+    Each record has ``gold_label`` and ``label`` (predicted), and optionally ``probabilities``
+    (label → probability), ``gold_rationale`` and ``rationale``. The result holds the output of
+    ``label_metrics``; ``ece`` over the records with probabilities (``n_probabilities`` of them);
+    and BLEU and BERTScore P/R/F1 over the ``n_rationales`` records that have both a gold
+    rationale (non-blank) and a generated one (``None`` means none was generated; a blank one is
+    scored, and scores 0). Metrics that cannot be computed (no rationales, no probabilities,
+    BERTScore switched off) are ``None``, never 0.
+    """
+    rows = list(records)
+    if not rows:
+        raise R2DError("no prediction records to evaluate", hint="the prediction file is empty")
+    for i, row in enumerate(rows):
+        for key in ("gold_label", "label"):
+            if not isinstance(row.get(key), str):
+                raise R2DError(
+                    f"record {i} has no {key} string",
+                    line=i + 1,
+                    field=key,
+                    hint="each record needs 'gold_label' and 'label'",
+                )
+
+    gold = [row["gold_label"] for row in rows]
+    metrics: dict[str, Any] = label_metrics(gold, [row["label"] for row in rows], labels)
+
+    with_probs = [row for row in rows if row.get("probabilities")]
+    metrics["n_probabilities"] = len(with_probs)
+    metrics["ece"] = (
+        expected_calibration_error(
+            [row["gold_label"] for row in with_probs], [row["probabilities"] for row in with_probs]
+        )
+        if with_probs
+        else None
+    )
+
+    paired = [
+        row
+        for row in rows
+        if _has_text(row.get("gold_rationale")) and isinstance(row.get("rationale"), str)
+    ]
+    metrics["n_rationales"] = len(paired)
+    metrics.update(dict.fromkeys(_RATIONALE_KEYS))
+    metrics["bertscore_encoder"] = None
+    if paired:
+        references = [row["gold_rationale"] for row in paired]
+        hypotheses = [row["rationale"] for row in paired]
+        metrics["bleu"] = rationale_bleu(references, hypotheses)
+        if with_bertscore:
+            name, layers = resolve_encoder(bertscore_model, bertscore_layers)
+            metrics.update(bertscore(references, hypotheses, model=name, num_layers=layers))
+            metrics["bertscore_encoder"] = {"model": name, "num_layers": layers}
+    return metrics
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return ABSENT
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def metrics_table(metrics: Mapping[str, Any], title: str | None = "Metrics") -> Table:
+    """A readable summary of a metrics report: overall scores, then one row per class."""
+    table = Table(title=title, show_header=True, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("precision", justify="right")
+    table.add_column("recall", justify="right")
+    table.add_column("f1", justify="right")
+    table.add_column("support", justify="right")
+
+    def overall(name: str, value: Any) -> None:
+        table.add_row(name, _fmt(value), "", "", "", "")
+
+    overall("examples", metrics.get("n"))
+    overall("accuracy", metrics.get("accuracy"))
+    overall("macro-F1", metrics.get("macro_f1"))
+    outside = metrics.get("n_predicted_outside_labels")
+    if outside:
+        overall("predictions outside label set", outside)
+    overall("ECE", metrics.get("ece"))
+    overall("rationales scored", metrics.get("n_rationales"))
+    overall("BLEU", metrics.get("bleu"))
+    table.add_row(
+        "BERTScore",
+        "",
+        _fmt(metrics.get("bertscore_precision")),
+        _fmt(metrics.get("bertscore_recall")),
+        _fmt(metrics.get("bertscore_f1")),
+        "",
+    )
+    per_class = metrics.get("per_class") or {}
+    if per_class:
+        table.add_section()
+    for label, scores in per_class.items():
+        table.add_row(
+            f"class {label}",
+            "",
+            _fmt(scores.get("precision")),
+            _fmt(scores.get("recall")),
+            _fmt(scores.get("f1")),
+            _fmt(scores.get("support")),
+        )
+    return table
+
+
+def write_metrics(path: str | os.PathLike[str], metrics: Mapping[str, Any]) -> None:
+    """Write a metrics report as JSON, atomically."""
+    write_json(path, dict(metrics))

@@ -1,0 +1,91 @@
+import pytest
+
+from reason2decide.errors import R2DError
+from reason2decide.evaluation import expected_calibration_error, label_metrics
+
+LABELS = ["yes", "no", "maybe"]
+GOLD = ["yes", "yes", "yes", "no", "no", "maybe"]
+PRED = ["yes", "no", "yes", "no", "yes", "no"]
+
+
+def test_hand_computed_example():
+    m = label_metrics(GOLD, PRED, LABELS)
+    assert m["n"] == 6
+    assert m["accuracy"] == pytest.approx(3 / 6)
+    # yes: predicted 3 times, 2 right; 3 gold, 2 found.
+    assert m["per_class"]["yes"] == pytest.approx(
+        {"precision": 2 / 3, "recall": 2 / 3, "f1": 2 / 3, "support": 3}
+    )
+    # no: predicted 3 times, 1 right; 2 gold, 1 found; F1 = 2PR/(P+R) = (1/3)/(5/6).
+    assert m["per_class"]["no"] == pytest.approx(
+        {"precision": 1 / 3, "recall": 1 / 2, "f1": 0.4, "support": 2}
+    )
+    # maybe: never predicted -> precision 0 (zero_division=0), never found.
+    assert m["per_class"]["maybe"] == pytest.approx(
+        {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 1}
+    )
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 0.4 + 0.0) / 3)
+    assert m["confusion_matrix"]["labels"] == LABELS
+    assert m["confusion_matrix"]["matrix"] == [[2, 1, 0], [1, 1, 0], [0, 1, 0]]
+    assert m["n_predicted_outside_labels"] == 0
+
+
+def test_label_order_sets_matrix_order():
+    m = label_metrics(GOLD, PRED, ["maybe", "no", "yes"])
+    assert m["confusion_matrix"]["matrix"] == [[0, 1, 0], [0, 1, 1], [0, 1, 2]]
+
+
+def test_predictions_outside_label_set_are_wrong_and_not_classes():
+    m = label_metrics(["yes", "no", "no"], ["yes", "perhaps", "no"], ["yes", "no"])
+    assert m["accuracy"] == pytest.approx(2 / 3)
+    assert m["n_predicted_outside_labels"] == 1
+    assert set(m["per_class"]) == {"yes", "no"}
+    assert m["per_class"]["yes"] == pytest.approx(
+        {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 1}
+    )
+    assert m["per_class"]["no"] == pytest.approx(
+        {"precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2}
+    )
+    # Averaged over the two real classes only; a third "perhaps" class (F1 0) would give 5/9.
+    assert m["macro_f1"] == pytest.approx((1.0 + 2 / 3) / 2)
+    assert m["confusion_matrix"]["matrix"] == [[1, 0], [0, 1]]
+    assert m["confusion_matrix"]["outside_labels"] == [0, 1]
+
+
+def test_gold_outside_label_set_is_a_user_error():
+    with pytest.raises(R2DError, match="not in the label set"):
+        label_metrics(["yes", "other"], ["yes", "yes"], ["yes", "no"])
+
+
+def test_bad_inputs():
+    with pytest.raises(R2DError):
+        label_metrics(["yes"], ["yes"], [])
+    with pytest.raises(R2DError):
+        label_metrics(["yes"], ["yes"], ["yes", "yes"])
+    with pytest.raises(ValueError):
+        label_metrics(["yes"], ["yes", "no"], ["yes", "no"])
+
+
+def test_ece_hand_computed():
+    gold = ["a", "b", "b", "b", "a"]
+    probs = [
+        {"a": 0.95, "b": 0.05},  # conf .95 right   -> bin (0.9, 1.0]
+        {"a": 0.85, "b": 0.15},  # conf .85 wrong   -> bin (0.8, 0.9]
+        {"a": 0.25, "b": 0.75},  # conf .75 right   -> bin (0.7, 0.8]
+        {"a": 0.28, "b": 0.72},  # conf .72 right   -> bin (0.7, 0.8]
+        {"a": 0.45, "b": 0.55},  # conf .55 wrong   -> bin (0.5, 0.6]
+    ]
+    expected = (
+        1 / 5 * abs(1 - 0.95)
+        + 1 / 5 * abs(0 - 0.85)
+        + 2 / 5 * abs(1 - (0.75 + 0.72) / 2)
+        + 1 / 5 * abs(0 - 0.55)
+    )
+    assert expected_calibration_error(gold, probs) == pytest.approx(expected)
+    # One bin: |accuracy - mean confidence| over everything.
+    one_bin = abs(3 / 5 - (0.95 + 0.85 + 0.75 + 0.72 + 0.55) / 5)
+    assert expected_calibration_error(gold, probs, n_bins=1) == pytest.approx(one_bin)
+
+
+def test_ece_perfectly_calibrated_certain_predictions():
+    assert expected_calibration_error(["a", "b"], [{"a": 1.0}, {"b": 1.0, "a": 0.0}]) == 0.0
