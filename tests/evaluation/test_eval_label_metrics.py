@@ -52,9 +52,14 @@ def test_predictions_outside_label_set_are_wrong_and_not_classes():
     assert m["confusion_matrix"]["outside_labels"] == [0, 1]
 
 
-def test_gold_outside_label_set_is_a_user_error():
-    with pytest.raises(R2DError, match="not in the label set"):
-        label_metrics(["yes", "other"], ["yes", "yes"], ["yes", "no"])
+def test_gold_outside_label_set_is_counted_and_wrong():
+    m = label_metrics(["yes", "other", "no"], ["yes", "yes", "no"], ["yes", "no"])
+    assert m["n_gold_outside_labels"] == 1
+    assert m["accuracy"] == pytest.approx(2 / 3)
+    # "yes": TP 1, FP 1 (the "other" case) -> precision 0.5, recall 1.0
+    assert m["per_class"]["yes"]["precision"] == pytest.approx(0.5)
+    assert m["per_class"]["yes"]["support"] == 1
+    assert m["confusion_matrix"]["matrix"] == [[1, 0], [0, 1]]
 
 
 def test_bad_inputs():

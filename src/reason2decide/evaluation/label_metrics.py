@@ -31,7 +31,9 @@ def label_metrics(
     The macro average runs over ``labels`` only. A prediction outside ``labels`` counts as wrong
     (a miss for its gold class, a false positive for no class) and is counted in
     ``n_predicted_outside_labels``; it never becomes a class of its own. Labels are compared as
-    exact strings. A gold label outside ``labels`` is an error: the label set must cover the data.
+    exact strings. A gold label outside ``labels`` (a test case of a class never seen in
+    training) stays in accuracy and in the support-free counts, is left out of the per-class
+    scores of ``labels``, and is counted in ``n_gold_outside_labels``; callers warn about it.
 
     The confusion matrix has rows = gold, columns = predicted, in ``labels`` order;
     ``confusion_matrix["outside_labels"][i]`` counts gold-``labels[i]`` examples whose prediction
@@ -45,13 +47,7 @@ def label_metrics(
     if not gold_list:
         raise R2DError("no examples to evaluate", hint="the prediction file is empty")
     label_set = set(label_list)
-    unknown_gold = sorted({g for g in gold_list if g not in label_set})
-    if unknown_gold:
-        raise R2DError(
-            f"gold label(s) {unknown_gold} are not in the label set {label_list}",
-            field="gold_label",
-            hint="add them to the label set (--labels) or fix the data",
-        )
+    gold_outside = sum(g not in label_set for g in gold_list)
 
     outside = [p not in label_set for p in pred_list]
     precision, recall, f1, support = precision_recall_fscore_support(
@@ -61,7 +57,7 @@ def label_metrics(
     index = {label: i for i, label in enumerate(label_list)}
     outside_per_gold = [0] * len(label_list)
     for g, is_outside in zip(gold_list, outside, strict=True):
-        if is_outside:
+        if is_outside and g in index:
             outside_per_gold[index[g]] += 1
 
     n = len(gold_list)
@@ -85,6 +81,7 @@ def label_metrics(
             "outside_labels": outside_per_gold,
         },
         "n_predicted_outside_labels": int(sum(outside)),
+        "n_gold_outside_labels": int(gold_outside),
     }
 
 

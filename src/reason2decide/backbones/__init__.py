@@ -1,0 +1,81 @@
+"""One interface over model families. :func:`load_backbone` takes a built-in name, a Hugging
+Face hub name, a local folder (including a saved reason2decide model) or a ``.gguf`` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from reason2decide.backbones.base import Backbone, read_backbone_file
+from reason2decide.backbones.builtin import BUILTIN, quiet_transformers
+from reason2decide.backbones.causal import CausalBackbone
+from reason2decide.backbones.seq2seq import Seq2SeqBackbone, unwrap
+from reason2decide.errors import R2DError
+
+DEFAULT_BACKBONE = "minilm-bert2bert"
+
+__all__ = [
+    "BUILTIN",
+    "DEFAULT_BACKBONE",
+    "Backbone",
+    "CausalBackbone",
+    "Seq2SeqBackbone",
+    "load_backbone",
+    "quiet_transformers",
+    "unwrap",
+]
+
+
+def load_backbone(
+    name_or_path: str,
+    *,
+    max_input_length: int = 1024,
+    max_target_length: int = 256,
+    kind: str | None = None,
+) -> Backbone:
+    """Load a backbone by built-in name, hub name, local folder or ``.gguf`` file.
+
+    ``kind`` ("seq2seq" or "causal") overrides the family read from the model's config.
+    Saved reason2decide models reload with no network.
+    """
+    if name_or_path in BUILTIN:
+        return BUILTIN[name_or_path](
+            max_input_length=max_input_length, max_target_length=max_target_length
+        )
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    path = Path(name_or_path)
+    source, extra = name_or_path, {}
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise R2DError("GGUF file not found", path=path)
+        source, extra = str(path.parent), {"gguf_file": path.name}
+        kind = kind or "causal"
+    saved = read_backbone_file(path) if path.is_dir() else None
+    if saved is not None:
+        kind = kind or saved.get("kind")
+    if kind not in (None, "seq2seq", "causal"):
+        raise R2DError(f"unknown backbone kind '{kind}'", hint="use seq2seq or causal")
+    try:
+        with quiet_transformers():
+            if kind is None:
+                config = AutoConfig.from_pretrained(source, **extra)
+                kind = "seq2seq" if getattr(config, "is_encoder_decoder", False) else "causal"
+            tokenizer = AutoTokenizer.from_pretrained(source, **extra)
+            auto = AutoModelForSeq2SeqLM if kind == "seq2seq" else AutoModelForCausalLM
+            model = auto.from_pretrained(source, **extra)
+    except (OSError, ValueError, KeyError) as exc:
+        hint = (
+            "give a local folder, a .gguf file, or a hub name on a machine with network; "
+            f"built-in offline backbones: {', '.join(BUILTIN)}"
+        )
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise R2DError(f"cannot load model '{name_or_path}': {first_line}", hint=hint) from exc
+    cls = Seq2SeqBackbone if kind == "seq2seq" else CausalBackbone
+    name = saved.get("name", name_or_path) if saved else name_or_path
+    return cls(
+        model,
+        tokenizer,
+        name=name,
+        max_input_length=max_input_length,
+        max_target_length=max_target_length,
+    )

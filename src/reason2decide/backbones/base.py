@@ -1,0 +1,168 @@
+"""The interface every model family implements: loss on (prompt, target) pairs, candidate
+scoring, generation, save and load.
+
+A backbone owns the tokenizer and knows how its model family turns text pairs into tensors.
+It never knows which training method uses it. Functions that run the network take the model
+as an argument, so that a trainer can pass its (possibly distributed-wrapped) module.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from reason2decide.io import write_json
+
+BACKBONE_FILE = "backbone.json"
+
+
+class Backbone(ABC):
+    """A tokenizer + model pair behind one interface, whatever the model family."""
+
+    #: "seq2seq" or "causal".
+    kind: str = ""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        tokenizer: Any,
+        *,
+        name: str,
+        max_input_length: int = 1024,
+        max_target_length: int = 256,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.name = name
+        limit = model_position_limit(model)
+        self.max_input_length = min(max_input_length, limit) if limit else max_input_length
+        self.max_target_length = min(max_target_length, limit) if limit else max_target_length
+
+    # ------------------------------------------------------------------ tensors
+    @abstractmethod
+    def encode_pairs(
+        self, prompts: Sequence[str], targets: Sequence[str]
+    ) -> dict[str, torch.Tensor]:
+        """Model inputs for teacher-forced training on ``prompts -> targets``.
+
+        The result holds ``labels`` with -100 wherever no loss is taken.
+        """
+
+    @abstractmethod
+    def forward_logits(
+        self, model: nn.Module, batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run ``model`` on an :meth:`encode_pairs` batch.
+
+        Returns ``(logits, labels)`` aligned so that ``logits[:, t]`` predicts ``labels[:, t]``.
+        """
+
+    def token_logprobs(
+        self, model: nn.Module, prompts: Sequence[str], targets: Sequence[str]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-token log-probabilities of ``targets`` and their mask, shape ``[B, T]`` each."""
+        batch = self.encode_pairs(prompts, targets)
+        logits, labels = self.forward_logits(model, batch)
+        return gather_logprobs(logits, labels)
+
+    def loss(
+        self, model: nn.Module, prompts: Sequence[str], targets: Sequence[str]
+    ) -> torch.Tensor:
+        """Mean token cross-entropy of ``targets`` given ``prompts`` (differentiable)."""
+        batch = self.encode_pairs(prompts, targets)
+        logits, labels = self.forward_logits(model, batch)
+        return nn.functional.cross_entropy(
+            logits.reshape(-1, logits.size(-1)).float(), labels.reshape(-1), ignore_index=-100
+        )
+
+    def loss_sum_and_count(
+        self, model: nn.Module, prompts: Sequence[str], targets: Sequence[str]
+    ) -> tuple[float, int]:
+        """Summed token cross-entropy and the number of target tokens (for exact averages)."""
+        batch = self.encode_pairs(prompts, targets)
+        logits, labels = self.forward_logits(model, batch)
+        total = nn.functional.cross_entropy(
+            logits.reshape(-1, logits.size(-1)).float(),
+            labels.reshape(-1),
+            ignore_index=-100,
+            reduction="sum",
+        )
+        return float(total), int((labels != -100).sum())
+
+    @abstractmethod
+    def score_candidates(
+        self, model: nn.Module, prompts: Sequence[str], candidates: Sequence[str]
+    ) -> torch.Tensor:
+        """Log-likelihood of every candidate target after every prompt, shape ``[B, C]``.
+
+        Each score is the sum of the candidate's token log-probabilities, end-of-sequence
+        included, so that the scores of a closed label set normalise to a distribution.
+        """
+
+    @abstractmethod
+    def generate(
+        self, model: nn.Module, prompts: Sequence[str], *, max_new_tokens: int | None = None
+    ) -> list[str]:
+        """Greedy decoding of one continuation per prompt."""
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, directory: str | Path, model: nn.Module | None = None) -> None:
+        """Write model, tokenizer and ``backbone.json``; :func:`load_backbone` reloads them."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        (model or self.model).save_pretrained(directory)
+        self.tokenizer.save_pretrained(directory)
+        write_json(
+            directory / BACKBONE_FILE,
+            {
+                "kind": self.kind,
+                "name": self.name,
+                "max_input_length": self.max_input_length,
+                "max_target_length": self.max_target_length,
+            },
+        )
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+
+def gather_logprobs(
+    logits: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Log-probabilities of ``labels`` under ``logits``; -100 positions get 0 and mask False."""
+    mask = labels != -100
+    safe = labels.masked_fill(~mask, 0)
+    logprobs = torch.log_softmax(logits.float(), dim=-1)
+    picked = logprobs.gather(-1, safe.unsqueeze(-1)).squeeze(-1)
+    return picked * mask, mask
+
+
+def model_position_limit(model: nn.Module) -> int | None:
+    """The longest sequence the model's position embeddings allow, when it has such a limit."""
+    config = getattr(model, "config", None)
+    if config is None:
+        return None
+    if getattr(config, "is_encoder_decoder", False) and hasattr(config, "encoder"):
+        config = config.encoder
+    limit = getattr(config, "max_position_embeddings", None)
+    # T5-style relative positions have no hard limit.
+    return int(limit) if isinstance(limit, int) and limit > 0 else None
+
+
+def read_backbone_file(directory: str | Path) -> dict[str, Any] | None:
+    """The ``backbone.json`` saved beside a model, or None when the folder has none."""
+    path = Path(directory) / BACKBONE_FILE
+    if not path.is_file():
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)

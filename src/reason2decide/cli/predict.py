@@ -1,0 +1,160 @@
+"""``r2d predict`` and ``r2d evaluate``: use a trained model, and score it on labelled data."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import typer
+
+from reason2decide.cli.app import app, console, user_errors
+
+
+def _columns(question_col: str, label_col: str, rationale_col: str, id_col: str):  # type: ignore[no-untyped-def]
+    from reason2decide.data.readers import ColumnMap
+
+    return ColumnMap(question=question_col, label=label_col, rationale=rationale_col, id=id_col)
+
+
+QUESTION_COL = typer.Option("question", help="Input text column.")
+LABEL_COL = typer.Option("label", help="Gold label column.")
+RATIONALE_COL = typer.Option("rationale", help="Gold rationale column.")
+ID_COL = typer.Option("id", help="Id column (generated when absent).")
+BATCH_SIZE = typer.Option(16, help="Examples per inference batch.")
+DECODING = typer.Option(
+    None, help="'score' (closed label set) or 'generate' (free text). [the run's setting]"
+)
+DEVICE = typer.Option(None, help="cpu, cuda, cuda:1 ... [cuda when available]")
+
+
+@app.command()
+@user_errors
+def predict(
+    model_dir: Path = typer.Argument(..., help="Output folder of r2d train (or a model folder)."),
+    input_file: Path | None = typer.Option(None, "--input", "-i", help="Cases to predict."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="JSONL file to write."),
+    text: str | None = typer.Option(None, "--text", "-t", help="Predict one case given here."),
+    no_rationale: bool = typer.Option(False, "--no-rationale", help="Labels only (faster)."),
+    batch_size: int = BATCH_SIZE,
+    label_decoding: str | None = DECODING,
+    device: str | None = DEVICE,
+    question_col: str = QUESTION_COL,
+    id_col: str = ID_COL,
+) -> None:
+    """Predict a label, its probabilities and a rationale conditioned on it, for each case."""
+    from reason2decide.data.readers import read_examples
+    from reason2decide.errors import R2DError
+    from reason2decide.inference import Predictor
+    from reason2decide.io import write_jsonl
+
+    if (input_file is None) == (text is None):
+        raise R2DError("give exactly one of --input FILE or --text TEXT")
+    if input_file is not None and output is None:
+        raise R2DError("--input needs --output FILE for the predictions")
+    if input_file is not None:
+        columns = _columns(question_col, "label", "rationale", id_col)
+        examples = read_examples(input_file, columns, require_label=False)
+        ids, questions = [e.id for e in examples], [e.question for e in examples]
+    else:
+        if not text.strip():  # type: ignore[union-attr]
+            raise R2DError("--text is empty")
+        ids, questions = ["text"], [text.strip()]  # type: ignore[union-attr]
+    predictor = Predictor.from_output(
+        model_dir, label_decoding=label_decoding, batch_size=batch_size, device=device
+    )
+    started = time.perf_counter()
+    predictions = predictor.predict(
+        questions, with_rationale=not no_rationale, progress=len(questions) > batch_size
+    )
+    seconds = time.perf_counter() - started
+    rows = [{"id": i, **p.to_dict()} for i, p in zip(ids, predictions, strict=True)]
+    if output is not None:
+        write_jsonl(output, rows)
+        console.print(
+            f"Wrote {len(rows)} predictions to {output} "
+            f"({len(rows) / max(seconds, 1e-9):.2f} examples/s)."
+        )
+    else:
+        for row in rows:
+            console.print_json(json.dumps(row, ensure_ascii=False))
+
+
+@app.command()
+@user_errors
+def evaluate(
+    model_dir: Path = typer.Argument(..., help="Output folder of r2d train (or a model folder)."),
+    test: Path = typer.Option(..., "--test", help="Labelled cases: .jsonl, .csv or .parquet."),
+    output: Path = typer.Option(..., "--output", "-o", help="Folder for metrics and predictions."),
+    batch_size: int = BATCH_SIZE,
+    label_decoding: str | None = DECODING,
+    device: str | None = DEVICE,
+    bertscore_model: str | None = typer.Option(
+        None, help="Encoder for BERTScore: local folder or hub name. [offline MiniLM]"
+    ),
+    bertscore_layers: int | None = typer.Option(None, help="Encoder layer for BERTScore."),
+    no_bertscore: bool = typer.Option(False, "--no-bertscore", help="Skip BERTScore."),
+    no_rationale: bool = typer.Option(False, "--no-rationale", help="Evaluate labels only."),
+    limit: int | None = typer.Option(None, help="Evaluate the first N cases only."),
+    question_col: str = QUESTION_COL,
+    label_col: str = LABEL_COL,
+    rationale_col: str = RATIONALE_COL,
+    id_col: str = ID_COL,
+) -> None:
+    """Predict the test cases and write metrics.json, predictions.jsonl and a table."""
+    from reason2decide.data.fingerprint import fingerprint
+    from reason2decide.data.labels import check_labels
+    from reason2decide.data.readers import read_examples
+    from reason2decide.evaluation.report import evaluate_records, metrics_table, write_metrics
+    from reason2decide.inference import Predictor
+    from reason2decide.io import write_jsonl
+
+    columns = _columns(question_col, label_col, rationale_col, id_col)
+    examples = read_examples(test, columns)
+    if limit is not None:
+        examples = examples[:limit]
+    predictor = Predictor.from_output(
+        model_dir, label_decoding=label_decoding, batch_size=batch_size, device=device
+    )
+    if predictor.labels:
+        from reason2decide.data.labels import LabelSet
+
+        check_labels(examples, LabelSet(predictor.labels), test)
+    started = time.perf_counter()
+    predictions = predictor.predict(
+        [e.question for e in examples], with_rationale=not no_rationale, progress=True
+    )
+    seconds = time.perf_counter() - started
+    records = [
+        {
+            "id": e.id,
+            "question": e.question,
+            "gold_label": e.label,
+            "gold_rationale": e.rationale,
+            **p.to_dict(),
+        }
+        for e, p in zip(examples, predictions, strict=True)
+    ]
+    labels = predictor.labels or sorted({e.label for e in examples})
+    metrics = evaluate_records(
+        records,
+        labels,
+        bertscore_model=bertscore_model,
+        bertscore_layers=bertscore_layers,
+        with_bertscore=not no_bertscore,
+    )
+    metrics["model"] = str(model_dir)
+    metrics["test"] = fingerprint(test)
+    metrics["label_decoding"] = predictor.label_decoding
+    metrics["inference"] = {
+        "seconds": round(seconds, 3),
+        "examples_per_second": round(len(records) / max(seconds, 1e-9), 3),
+        "batch_size": batch_size,
+        "device": str(predictor.backbone.device),
+        "with_rationale": not no_rationale,
+    }
+    output.mkdir(parents=True, exist_ok=True)
+    write_jsonl(output / "predictions.jsonl", records)
+    write_metrics(output / "metrics.json", metrics)
+    console.print(metrics_table(metrics, title=f"{model_dir} on {test.name}"))
+    console.print(f"Wrote {output / 'metrics.json'} and {output / 'predictions.jsonl'}.")

@@ -1,0 +1,153 @@
+"""``r2d train``: train a method from flags or a YAML config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from reason2decide.cli.app import app, console, user_errors
+
+
+@app.command()
+@user_errors
+def train(
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="YAML file of options (keys as the flags, - or _)."
+    ),
+    method: str | None = typer.Option(None, help="Training method. [default: r2d]"),
+    train_file: Path | None = typer.Option(
+        None, "--train", help="Training data: .jsonl, .csv, .tsv or .parquet."
+    ),
+    val: Path | None = typer.Option(
+        None, help="Validation data; without it a stratified share of --train is held out."
+    ),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Output folder of the run."),
+    model: str | None = typer.Option(
+        None,
+        help="Backbone: built-in 'minilm-bert2bert' (offline default), a hub name such as "
+        "google/flan-t5-base, a local folder or a .gguf file.",
+    ),
+    stage: str | None = typer.Option(
+        None, help="'all' (default), '1' (Stage 1 only) or '2' (Stage 2 only, with --init)."
+    ),
+    init: str | None = typer.Option(
+        None, help="Stage 2 alone: start from this Stage-1 run folder or model."
+    ),
+    max_steps: int | None = typer.Option(
+        None, "--max-steps", help="Stage-2 steps (single-stage methods: all steps). [30000]"
+    ),
+    stage1_max_steps: int | None = typer.Option(None, help="Stage-1 steps. [50000]"),
+    batch_size: int | None = typer.Option(None, help="Examples per device per step. [64]"),
+    eval_batch_size: int | None = typer.Option(None, help="Validation batch. [batch size]"),
+    gradient_accumulation_steps: int | None = typer.Option(None, help="[1]"),
+    lr: float | None = typer.Option(None, help="Learning rate (AdamW, linear decay). [5e-5]"),
+    stage1_lr: float | None = typer.Option(None, help="Stage-1 learning rate. [--lr]"),
+    warmup_ratio: float | None = typer.Option(None, help="Learning-rate warm-up share. [0]"),
+    weight_decay: float | None = typer.Option(None, help="[0]"),
+    eval_steps: int | None = typer.Option(None, help="Validate + checkpoint every N steps. [500]"),
+    stage1_eval_steps: int | None = typer.Option(None, help="Stage 1's. [--eval-steps]"),
+    logging_steps: int | None = typer.Option(None, help="Log every N steps. [10]"),
+    seed: int | None = typer.Option(None, help="[42]"),
+    max_input_length: int | None = typer.Option(None, help="Prompt tokens. [1024]"),
+    max_target_length: int | None = typer.Option(None, help="Label/rationale tokens. [256]"),
+    label_decoding: str | None = typer.Option(
+        None, help="'score' (closed label set, default) or 'generate' (free greedy text)."
+    ),
+    labels: str | None = typer.Option(
+        None, help="Label set: comma-separated, or a file (one per line / JSON list)."
+    ),
+    question_col: str | None = typer.Option(None, help="Input text column. [question]"),
+    label_col: str | None = typer.Option(None, help="Label column. [label]"),
+    rationale_col: str | None = typer.Option(None, help="Rationale column. [rationale]"),
+    id_col: str | None = typer.Option(None, help="Id column (generated when absent). [id]"),
+    alpha: float | None = typer.Option(None, help="Stage 2: final label-loss weight α. [0.7]"),
+    warmup_fraction: float | None = typer.Option(
+        None, help="Stage 2: W, share of steps over which α rises. [0.05]"
+    ),
+    ramp_fraction: float | None = typer.Option(
+        None, help="Stage 2: M, share of steps over which p rises after W. [0.6]"
+    ),
+    p_max: float | None = typer.Option(None, help="Stage 2: cap of p. [0.9]"),
+    sampling_dropout: bool | None = typer.Option(
+        None,
+        "--sampling-dropout/--no-sampling-dropout",
+        help="Reference quirk: predict sampled labels with dropout on. [off]",
+    ),
+    stage1_patience: int | None = typer.Option(None, help="Early-stopping patience. [3]"),
+    stage2_patience: int | None = typer.Option(
+        None, help="Early-stopping patience, counted from W+M. [5]"
+    ),
+    precision: str | None = typer.Option(None, help="auto, fp32, bf16 or fp16. [auto]"),
+    num_workers: int | None = typer.Option(None, help="Data-loader workers. [0]"),
+    keep_checkpoints: bool | None = typer.Option(
+        None, "--keep-checkpoints/--no-keep-checkpoints", help="Keep checkpoint-* folders."
+    ),
+    report_to: str | None = typer.Option(None, help="none, tensorboard, mlflow, ... [none]"),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --output."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run in --output."),
+) -> None:
+    """Train a model: Reason2Decide Stage 1 then Stage 2 by default."""
+    from reason2decide.errors import R2DError
+    from reason2decide.training.config import build_config
+    from reason2decide.training.runner import resume_config, run_training
+
+    flags = {
+        "method": method,
+        "train": train_file,
+        "val": val,
+        "output": output,
+        "model": model,
+        "stage": stage,
+        "init": init,
+        "max_steps": max_steps,
+        "stage1_max_steps": stage1_max_steps,
+        "batch_size": batch_size,
+        "eval_batch_size": eval_batch_size,
+        "gradient_accumulation_steps": gradient_accumulation_steps,
+        "lr": lr,
+        "stage1_lr": stage1_lr,
+        "warmup_ratio": warmup_ratio,
+        "weight_decay": weight_decay,
+        "eval_steps": eval_steps,
+        "stage1_eval_steps": stage1_eval_steps,
+        "logging_steps": logging_steps,
+        "seed": seed,
+        "max_input_length": max_input_length,
+        "max_target_length": max_target_length,
+        "label_decoding": label_decoding,
+        "labels": labels,
+        "question_col": question_col,
+        "label_col": label_col,
+        "rationale_col": rationale_col,
+        "id_col": id_col,
+        "alpha": alpha,
+        "warmup_fraction": warmup_fraction,
+        "ramp_fraction": ramp_fraction,
+        "p_max": p_max,
+        "sampling_dropout": sampling_dropout,
+        "stage1_patience": stage1_patience,
+        "stage2_patience": stage2_patience,
+        "precision": precision,
+        "num_workers": num_workers,
+        "keep_checkpoints": keep_checkpoints,
+        "report_to": report_to,
+    }
+    if resume and output is None and config is None:
+        raise R2DError("--resume needs --output (the folder of the run to continue)")
+    if resume:
+        out_dir = output
+        if out_dir is None:
+            from reason2decide.training.config import load_yaml
+
+            out_dir = Path(load_yaml(config).get("output", ""))
+        resolved = resume_config(out_dir, {k: v for k, v in flags.items() if k != "output"})
+    else:
+        resolved = build_config(flags, config)
+    manifest = run_training(resolved, resume=resume, overwrite=overwrite, say=console.print)
+    out = resolved.output
+    console.print(
+        f"[bold green]done[/] in {manifest['wall_time_s']:.0f} s of training. "
+        f"Model: {out / 'model'}\n"
+        f"Next: r2d evaluate {out} --test TEST_FILE --output {out / 'eval'}"
+    )

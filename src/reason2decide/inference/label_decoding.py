@@ -1,0 +1,76 @@
+"""Turning ``predict: x`` into a label: closed-set scoring or free greedy generation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from reason2decide.backbones import Backbone
+from reason2decide.prompts import predict_prompt
+
+#: Label decoding modes. ``score`` ranks every label of the closed set by its log-likelihood
+#: in one batched pass; ``generate`` decodes free text greedily (open-ended labels).
+DECODING_MODES = ("score", "generate")
+
+
+@dataclass
+class LabelPredictions:
+    """Predicted labels, and per-label probabilities when the label set was scored."""
+
+    labels: list[str]
+    probabilities: torch.Tensor | None = None  # [N, C], rows sum to 1
+
+
+def label_token_budget(backbone: Backbone, labels: Sequence[str], slack: int = 4) -> int:
+    """Enough new tokens to generate the longest label of the set, plus some slack."""
+    if not labels:
+        return 20
+    longest = max(len(ids) for ids in backbone.target_ids(list(labels)))
+    return longest + slack
+
+
+@torch.no_grad()
+def predict_labels(
+    backbone: Backbone,
+    model: nn.Module,
+    questions: Sequence[str],
+    labels: Sequence[str],
+    *,
+    decoding: str = "score",
+    max_new_tokens: int | None = None,
+) -> LabelPredictions:
+    """Labels for ``questions`` from the ``predict:`` prompt, in whatever mode ``model`` is in.
+
+    The caller chooses train/eval mode: the reference code predicts with dropout on, we default
+    to eval mode (see :func:`predict_labels_eval`).
+    """
+    prompts = [predict_prompt(q) for q in questions]
+    if decoding == "score":
+        if not labels:
+            raise ValueError("closed-set scoring needs a label set")
+        scores = backbone.score_candidates(model, prompts, list(labels))
+        probs = torch.softmax(scores.float(), dim=-1).cpu()
+        return LabelPredictions([labels[i] for i in probs.argmax(-1).tolist()], probs)
+    if decoding == "generate":
+        budget = max_new_tokens or label_token_budget(backbone, labels)
+        return LabelPredictions(backbone.generate(model, prompts, max_new_tokens=budget))
+    raise ValueError(f"unknown label decoding '{decoding}' (choose from {DECODING_MODES})")
+
+
+def predict_labels_eval(
+    backbone: Backbone,
+    model: nn.Module,
+    questions: Sequence[str],
+    labels: Sequence[str],
+    **kwargs: object,
+) -> LabelPredictions:
+    """:func:`predict_labels` with dropout off, restoring the model's previous mode after."""
+    was_training = model.training
+    model.eval()
+    try:
+        return predict_labels(backbone, model, questions, labels, **kwargs)  # type: ignore[arg-type]
+    finally:
+        model.train(was_training)

@@ -1,0 +1,150 @@
+"""Predictor: label (closed-set scoring or free generation) with probabilities, then the
+rationale generated from ``given label: ŷ, explain: x``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from reason2decide.backbones import Backbone, load_backbone
+from reason2decide.errors import R2DError
+from reason2decide.inference.label_decoding import predict_labels
+from reason2decide.io import read_json
+from reason2decide.prompts import conditioned_explain_prompt
+
+
+@dataclass
+class Prediction:
+    """A decision, its probability over the label set (when scored) and its explanation."""
+
+    label: str
+    probabilities: dict[str, float] | None = None
+    rationale: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "probabilities": self.probabilities,
+            "rationale": self.rationale,
+        }
+
+
+class Predictor:
+    """Batched inference with a trained model."""
+
+    def __init__(
+        self,
+        backbone: Backbone,
+        labels: Sequence[str] | None,
+        *,
+        label_decoding: str = "score",
+        batch_size: int = 16,
+        max_new_tokens: int | None = None,
+    ) -> None:
+        if label_decoding == "score" and not labels:
+            raise R2DError(
+                "closed-set label scoring needs a label set",
+                hint="pass --labels, or --label-decoding generate",
+            )
+        self.backbone = backbone
+        self.labels = list(labels) if labels else []
+        self.label_decoding = label_decoding
+        self.batch_size = batch_size
+        self.max_new_tokens = max_new_tokens
+        self.backbone.model.eval()
+
+    @classmethod
+    def from_output(
+        cls,
+        path: str | Path,
+        *,
+        label_decoding: str | None = None,
+        batch_size: int = 16,
+        device: str | None = None,
+        max_new_tokens: int | None = None,
+    ) -> Predictor:
+        """Load from a training output folder (``model/``, ``labels.json``, ``run.json``) or a
+        bare model folder (with ``labels.json`` beside or inside it)."""
+        root = Path(path)
+        if not root.exists():
+            raise R2DError("no such model or output folder", path=root)
+        model_dir = root / "model" if (root / "model").is_dir() else root
+        config: dict[str, Any] = {}
+        if (root / "run.json").is_file():
+            config = read_json(root / "run.json").get("config", {})
+        labels = None
+        for candidate in (root / "labels.json", model_dir / "labels.json"):
+            if candidate.is_file():
+                labels = read_json(candidate)["labels"]
+                break
+        backbone = load_backbone(
+            str(model_dir),
+            max_input_length=config.get("max_input_length", 1024),
+            max_target_length=config.get("max_target_length", 256),
+        )
+        if device:
+            backbone.model.to(device)
+        elif torch.cuda.is_available():
+            backbone.model.to("cuda")
+        decoding = label_decoding or config.get("label_decoding") or "score"
+        if decoding == "score" and not labels:
+            raise R2DError(
+                "the model folder has no labels.json for closed-set scoring",
+                path=root,
+                hint="use --label-decoding generate",
+            )
+        return cls(
+            backbone,
+            labels,
+            label_decoding=decoding,
+            batch_size=batch_size,
+            max_new_tokens=max_new_tokens,
+        )
+
+    @torch.inference_mode()
+    def predict(
+        self,
+        questions: Sequence[str],
+        *,
+        with_rationale: bool = True,
+        progress: bool = False,
+    ) -> list[Prediction]:
+        """One prediction per question, in input order."""
+        model = self.backbone.model
+        model.eval()
+        # Batches of similar length waste less compute on padding.
+        order = sorted(range(len(questions)), key=lambda i: len(questions[i]))
+        results: dict[int, Prediction] = {}
+        bar = tqdm(total=len(questions), desc="predict", disable=not progress, dynamic_ncols=True)
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            chunk = [questions[i] for i in idx]
+            out = predict_labels(
+                self.backbone, model, chunk, self.labels, decoding=self.label_decoding
+            )
+            rationales: list[str | None] = [None] * len(chunk)
+            if with_rationale:
+                prompts = [
+                    conditioned_explain_prompt(y, q) for y, q in zip(out.labels, chunk, strict=True)
+                ]
+                rationales = list(
+                    self.backbone.generate(model, prompts, max_new_tokens=self.max_new_tokens)
+                )
+            for row, i in enumerate(idx):
+                probs = None
+                if out.probabilities is not None:
+                    probs = {
+                        label: round(float(p), 6)
+                        for label, p in zip(
+                            self.labels, out.probabilities[row].tolist(), strict=True
+                        )
+                    }
+                results[i] = Prediction(out.labels[row], probs, rationales[row])
+            bar.update(len(idx))
+        bar.close()
+        return [results[i] for i in range(len(questions))]

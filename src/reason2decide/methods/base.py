@@ -1,0 +1,123 @@
+"""What every training method provides: a loss on a batch of examples and a validation score.
+
+A method is one or more *objectives* run one after the other (Reason2Decide: Stage 1, then
+Stage 2), each trained by the same trainer. Objectives ask the backbone for losses, scores and
+generations; they never touch tokenizers or model internals.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from reason2decide.backbones import Backbone
+from reason2decide.data.example import Example
+from reason2decide.inference.label_decoding import predict_labels_eval
+from reason2decide.prompts import explain_prompt
+
+
+@dataclass
+class StepOutput:
+    """The loss to back-propagate and scalar diagnostics to log (averaged between logs)."""
+
+    loss: torch.Tensor
+    logs: dict[str, float] = field(default_factory=dict)
+
+
+class Objective(ABC):
+    """One training phase: its loss, how its checkpoints are ranked, and when it stops early."""
+
+    #: Name written into every log line of this phase.
+    stage: str = ""
+    #: Validation metric that ranks checkpoints (``eval_`` prefixed in trainer logs).
+    selection_metric: str = ""
+    greater_is_better: bool = True
+    #: Whether every training example needs a rationale.
+    requires_rationale: bool = True
+
+    def __init__(
+        self,
+        backbone: Backbone,
+        labels: Sequence[str],
+        *,
+        label_decoding: str = "score",
+        eval_batch_size: int = 32,
+        seed: int = 0,
+    ) -> None:
+        self.backbone = backbone
+        self.labels = list(labels)
+        self.label_decoding = label_decoding
+        self.eval_batch_size = eval_batch_size
+        self.seed = seed
+
+    @abstractmethod
+    def compute_loss(self, model: nn.Module, examples: Sequence[Example], step: int) -> StepOutput:
+        """The loss of one batch at optimisation step ``step`` (0-based)."""
+
+    @abstractmethod
+    def validate(self, model: nn.Module, examples: Sequence[Example]) -> dict[str, float]:
+        """Validation metrics (without prefix); must contain :attr:`selection_metric`."""
+
+    def early_stopping(self, max_steps: int) -> tuple[int, int]:
+        """``(patience, first_step)``: evaluations without improvement tolerated, counted from
+        ``first_step`` on. Patience 0 disables early stopping."""
+        return 0, 0
+
+    def schedule_logs(self, step: int) -> dict[str, float]:
+        """Schedule values at ``step`` for plots (none by default)."""
+        return {}
+
+    # ------------------------------------------------------------------ shared validators
+    @torch.no_grad()
+    def rationale_loss(self, model: nn.Module, examples: Sequence[Example]) -> dict[str, float]:
+        """Token-averaged cross-entropy of gold rationales after ``explain: x``."""
+        was_training = model.training
+        model.eval()
+        total, count = 0.0, 0
+        try:
+            for chunk in batched([e for e in examples if e.rationale], self.eval_batch_size):
+                s, n = self.backbone.loss_sum_and_count(
+                    model, [explain_prompt(e.question) for e in chunk], [e.rationale for e in chunk]
+                )
+                total, count = total + s, count + n
+        finally:
+            model.train(was_training)
+        loss = total / count if count else math.nan
+        return {"rationale_loss": loss}
+
+    @torch.no_grad()
+    def label_scores(self, model: nn.Module, examples: Sequence[Example]) -> dict[str, float]:
+        """Accuracy and macro-F1 of the predicted labels over the label set."""
+        from reason2decide.evaluation.label_metrics import label_metrics
+
+        predicted: list[str] = []
+        for chunk in batched(list(examples), self.eval_batch_size):
+            out = predict_labels_eval(
+                self.backbone,
+                model,
+                [e.question for e in chunk],
+                self.labels,
+                decoding=self.label_decoding,
+            )
+            predicted.extend(out.labels)
+        metrics = label_metrics([e.label for e in examples], predicted, self.labels)
+        return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"]}
+
+
+def batched(items: Sequence, size: int) -> list[Sequence]:
+    """Consecutive chunks of ``items`` of at most ``size`` elements."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def draw_generator(seed: int, step: int) -> torch.Generator:
+    """A generator for the per-example draws of one step: reproducible for (seed, step, rank),
+    different across ranks of a distributed run, and unaffected by resuming."""
+    rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+    state = np.random.SeedSequence([seed, step, rank]).generate_state(1, dtype=np.uint64)[0]
+    return torch.Generator().manual_seed(int(state) & 0x7FFF_FFFF_FFFF_FFFF)

@@ -1,0 +1,131 @@
+"""The resolved configuration of a training run: defaults < YAML file < command-line flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from reason2decide.errors import R2DError
+
+
+class TrainConfig(BaseModel):
+    """Everything a training run needs; written to ``run.json`` beside the model.
+
+    Defaults follow the Reason2Decide paper and reference code (batch 64, lr 5e-5,
+    Stage 1 up to 50k steps, Stage 2 up to 30k steps, α 0.7, W 5%, M 60%, p ≤ 0.9).
+    """
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    method: str = "r2d"
+    train: Path
+    val: Path | None = None
+    val_fraction: float = Field(0.1, gt=0.0, lt=1.0)
+    output: Path
+    question_col: str = "question"
+    label_col: str = "label"
+    rationale_col: str = "rationale"
+    id_col: str | None = "id"
+    labels: str | None = None
+    model: str = "minilm-bert2bert"
+    stage: Literal["all", "1", "2"] = "all"
+    init: str | None = None
+
+    max_steps: int = Field(30_000, ge=1, description="Stage-2 (or single-stage method) steps")
+    stage1_max_steps: int = Field(50_000, ge=1)
+    batch_size: int = Field(64, ge=1)
+    eval_batch_size: int | None = Field(None, ge=1)
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    lr: float = Field(5e-5, gt=0.0)
+    stage1_lr: float | None = Field(None, gt=0.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+    warmup_ratio: float = Field(0.0, ge=0.0, lt=1.0)
+    eval_steps: int = Field(500, ge=1)
+    stage1_eval_steps: int | None = Field(None, ge=1)
+    logging_steps: int = Field(10, ge=1)
+    seed: int = 42
+    max_input_length: int = Field(1024, ge=8)
+    max_target_length: int = Field(256, ge=4)
+    label_decoding: Literal["score", "generate"] = "score"
+
+    # Reason2Decide Stage 2
+    alpha: float = Field(0.7, ge=0.0, le=1.0)
+    warmup_fraction: float = Field(0.05, ge=0.0, le=1.0)
+    ramp_fraction: float = Field(0.6, ge=0.0, le=1.0)
+    p_max: float = Field(0.9, ge=0.0, le=1.0)
+    sampling_dropout: bool = False
+    sampling_max_new_tokens: int | None = Field(None, ge=1)
+    stage1_patience: int = Field(3, ge=0)
+    stage2_patience: int = Field(5, ge=0)
+
+    # engineering
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    num_workers: int = Field(0, ge=0)
+    save_total_limit: int = Field(2, ge=1)
+    keep_checkpoints: bool = False
+    report_to: str = "none"
+
+    @model_validator(mode="after")
+    def _check(self) -> TrainConfig:
+        if self.stage == "2" and self.method == "r2d" and not self.init:
+            raise ValueError("--stage 2 needs --init DIR (a Stage-1 model or any backbone)")
+        return self
+
+    @property
+    def resolved_eval_batch_size(self) -> int:
+        return self.eval_batch_size or self.batch_size
+
+    def dump(self) -> dict[str, Any]:
+        """JSON-ready dict of every field."""
+        return self.model_dump(mode="json")
+
+
+def config_fields() -> list[str]:
+    """Names accepted in a YAML config."""
+    return list(TrainConfig.model_fields)
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML config file into a dict (keys may use dashes or underscores)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle) or {}
+    except FileNotFoundError as exc:
+        raise R2DError("config file not found", path=path) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise R2DError(
+            f"not valid YAML: {getattr(exc, 'problem', exc)}", path=path, line=line
+        ) from exc
+    if not isinstance(raw, dict):
+        raise R2DError("a config file must be a mapping of option: value", path=path)
+    return {str(k).replace("-", "_"): v for k, v in raw.items()}
+
+
+def build_config(flags: dict[str, Any], config_file: str | Path | None = None) -> TrainConfig:
+    """Merge defaults, an optional YAML file and the flags given (None = not given)."""
+    values: dict[str, Any] = load_yaml(config_file) if config_file else {}
+    unknown = sorted(set(values) - set(config_fields()))
+    if unknown:
+        raise R2DError(
+            f"unknown option(s) {', '.join(unknown)}",
+            path=config_file,
+            hint=f"valid options: {', '.join(config_fields())}",
+        )
+    values.update({k: v for k, v in flags.items() if v is not None})
+    return validate_config(values, source=config_file)
+
+
+def validate_config(values: dict[str, Any], source: str | Path | None = None) -> TrainConfig:
+    """A :class:`TrainConfig` from a dict, with pydantic's errors turned into one R2DError."""
+    try:
+        return TrainConfig(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]) or "config"
+        flag = "--" + name.replace("_", "-")
+        raise R2DError(f"{first['msg']}", path=source, field=f"{name} ({flag})") from exc

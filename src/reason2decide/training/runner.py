@@ -1,0 +1,435 @@
+"""Run a training method end to end: data, stages, checkpoints, the output folder.
+
+Output folder layout::
+
+    OUTPUT/
+      model/              final model (+ tokenizer, backbone.json): r2d predict/evaluate OUTPUT
+      labels.json         the label set
+      run.json            resolved config, data fingerprints, versions, seed, wall times, results
+      log_history.jsonl   one object per log event: stage, step, loss, alpha, p_pred, eval_*
+      stage1/             Stage-1 model and (while training) its checkpoints
+      stage2/             checkpoints of the last stage while it trains
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from reason2decide import __version__
+from reason2decide.backbones import Backbone, load_backbone, quiet_transformers
+from reason2decide.data.example import Example
+from reason2decide.data.fingerprint import fingerprint
+from reason2decide.data.labels import LabelSet, check_labels
+from reason2decide.data.readers import ColumnMap, read_examples
+from reason2decide.data.splits import stratified_holdout
+from reason2decide.errors import R2DError
+from reason2decide.io import read_json, write_json
+from reason2decide.methods import build_objective, method_stages
+from reason2decide.training.config import TrainConfig, validate_config
+
+RUN_FILE = "run.json"
+LABELS_FILE = "labels.json"
+LOG_FILE = "log_history.jsonl"
+MODEL_DIR = "model"
+STAGE_FILE = "stage.json"
+
+Say = Callable[[str], None]
+
+
+def is_main_process() -> bool:
+    """True on rank 0 of a distributed run (and in a plain run)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+# ---------------------------------------------------------------------- output folder
+def prepare_output(output: Path, *, resume: bool, overwrite: bool) -> None:
+    """Refuse to mix two runs in one folder unless told to resume or overwrite."""
+    if resume and overwrite:
+        raise R2DError("--resume and --overwrite exclude each other")
+    has_run = (output / RUN_FILE).is_file()
+    if output.exists() and not output.is_dir():
+        raise R2DError("output exists and is not a folder", path=output)
+    if resume:
+        if not has_run:
+            raise R2DError(
+                "nothing to resume: the output folder holds no run.json",
+                path=output,
+                hint="start the run without --resume",
+            )
+        return
+    if has_run and overwrite:
+        if is_main_process():
+            shutil.rmtree(output)
+        return
+    if output.is_dir() and any(output.iterdir()):
+        raise R2DError(
+            "output folder is not empty",
+            path=output,
+            hint="pass --resume to continue the run in it, --overwrite to replace it, "
+            "or choose another --output",
+        )
+
+
+def resume_config(output: Path, flags: dict[str, Any]) -> TrainConfig:
+    """The saved config of the run in ``output``; flags given now must not contradict it."""
+    saved = read_json(output / RUN_FILE)["config"]
+    clashes = []
+    for key, value in flags.items():
+        if value is None or key not in saved:
+            continue
+        now = validate_config({**saved, key: value}).dump()[key]
+        if now != saved[key]:
+            clashes.append(f"{key}={saved[key]!r} (given {value!r})")
+    if clashes:
+        raise R2DError(
+            "a resumed run keeps its configuration; these flags differ: " + "; ".join(clashes),
+            path=output / RUN_FILE,
+            hint="drop those flags, or start a new run in another --output",
+        )
+    return validate_config(saved, source=output / RUN_FILE)
+
+
+# ---------------------------------------------------------------------- data
+@dataclass
+class TrainingData:
+    """Training and validation examples, the label set, and where each came from."""
+
+    train: list[Example]
+    val: list[Example]
+    labels: LabelSet
+    sources: dict[str, Any]
+
+
+def load_training_data(
+    config: TrainConfig, *, needs_rationale: bool, say: Say = print
+) -> TrainingData:
+    """Read and check the training data of ``config``; hold out validation data if none given."""
+    columns = ColumnMap(
+        question=config.question_col,
+        label=config.label_col,
+        rationale=config.rationale_col,
+        id=config.id_col,
+    )
+    train = read_examples(config.train, columns, require_rationale=needs_rationale)
+    sources: dict[str, Any] = {"train": fingerprint(config.train)}
+    if config.val is not None:
+        val = read_examples(config.val, columns, require_rationale=needs_rationale)
+        sources["val"] = fingerprint(config.val)
+    else:
+        train, val = stratified_holdout(train, config.val_fraction, config.seed)
+        sources["val"] = {
+            "held_out_from": "train",
+            "fraction": config.val_fraction,
+            "seed": config.seed,
+            "ids": [e.id for e in val],
+        }
+        say(f"No --val given: held out {len(val)} of the training examples for validation.")
+    if not train or not val:
+        raise R2DError("too few examples to train and validate", path=config.train)
+    if config.labels:
+        labels = LabelSet.parse(config.labels)
+        outside = sorted({e.label for e in train if e.label not in labels})
+        if outside:
+            raise R2DError(
+                f"{len(outside)} training label(s) are not in --labels: {', '.join(outside[:5])}",
+                path=config.train,
+                field=config.label_col,
+            )
+    else:
+        labels = LabelSet.from_examples(train)
+    if len(labels) < 2:
+        raise R2DError(
+            f"the training data has a single label ({', '.join(labels)}): nothing to decide",
+            path=config.train,
+            field=config.label_col,
+        )
+    check_labels(val, labels, config.val or config.train)
+    for message in _data_warnings(train, val):
+        warnings.warn(message, stacklevel=2)
+    return TrainingData(train, val, labels, sources)
+
+
+def _data_warnings(train: list[Example], val: list[Example]) -> list[str]:
+    try:
+        from reason2decide.data.stats import training_data_warnings
+    except ImportError:  # pragma: no cover - optional until the stats module lands
+        return []
+    return training_data_warnings(train, val)
+
+
+# ---------------------------------------------------------------------- manifest
+def environment_info() -> dict[str, Any]:
+    """Package versions and hardware, for the run manifest."""
+    import accelerate
+    import torch
+    import transformers
+
+    info: dict[str, Any] = {
+        "reason2decide": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "accelerate": accelerate.__version__,
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+    }
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+        info["gpu_count"] = torch.cuda.device_count()
+    return info
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+# ---------------------------------------------------------------------- stages
+def precision_flags(precision: str) -> dict[str, bool]:
+    """``bf16``/``fp16`` Trainer flags; "auto" is bf16 on a GPU that supports it, else fp32."""
+    import torch
+
+    if precision == "auto":
+        precision = (
+            "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
+        )
+    if precision in ("bf16", "fp16") and not torch.cuda.is_available():
+        raise R2DError(f"--precision {precision} needs a GPU", field="precision")
+    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+
+
+def train_stage(
+    name: str,
+    backbone: Backbone,
+    data: TrainingData,
+    config: TrainConfig,
+    stage_dir: Path,
+    log_path: Path,
+) -> tuple[Any, dict[str, Any]]:
+    """Train one objective; return the (best) model and the stage summary."""
+    import torch
+    from transformers import PrinterCallback, ProgressCallback, TrainingArguments
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from reason2decide.training.callbacks import (
+        DelayedEarlyStopping,
+        EvaluateAtEnd,
+        JsonlLog,
+        StageProgress,
+        truncate_log,
+    )
+    from reason2decide.training.trainer import ExampleDataset, ObjectiveTrainer
+
+    first = name == "stage1"
+    max_steps = config.stage1_max_steps if first else config.max_steps
+    lr = (config.stage1_lr or config.lr) if first else config.lr
+    eval_steps = (config.stage1_eval_steps or config.eval_steps) if first else config.eval_steps
+    eval_steps = min(eval_steps, max_steps)
+    objective = build_objective(name, backbone, list(data.labels), config, max_steps)
+    patience, start = objective.early_stopping(max_steps)
+
+    args = TrainingArguments(
+        output_dir=str(stage_dir),
+        max_steps=max_steps,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.resolved_eval_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        learning_rate=lr,
+        weight_decay=config.weight_decay,
+        lr_scheduler_type="linear",
+        warmup_steps=int(config.warmup_ratio * max_steps),
+        eval_strategy="steps",
+        eval_steps=eval_steps,
+        save_strategy="steps",
+        save_steps=eval_steps,
+        save_total_limit=config.save_total_limit,
+        load_best_model_at_end=True,
+        metric_for_best_model=objective.selection_metric,
+        greater_is_better=objective.greater_is_better,
+        logging_steps=config.logging_steps,
+        logging_first_step=True,
+        report_to=config.report_to,
+        remove_unused_columns=False,
+        seed=config.seed,
+        data_seed=config.seed,
+        dataloader_num_workers=config.num_workers,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        restore_callback_states_from_checkpoint=True,
+        **precision_flags(config.precision),
+    )
+    early = DelayedEarlyStopping(
+        objective.selection_metric, objective.greater_is_better, patience, start
+    )
+    trainer = ObjectiveTrainer(
+        model=backbone.model,
+        args=args,
+        train_dataset=ExampleDataset(data.train),
+        eval_dataset=ExampleDataset(data.val),
+        objective=objective,
+        val_examples=data.val,
+        callbacks=[
+            early,
+            EvaluateAtEnd(),
+            JsonlLog(log_path, name, objective.schedule_logs),
+            StageProgress(name, objective.selection_metric),
+        ],
+    )
+    trainer.remove_callback(ProgressCallback)
+    trainer.remove_callback(PrinterCallback)
+
+    checkpoint = get_last_checkpoint(str(stage_dir)) if stage_dir.is_dir() else None
+    resumed_from = int(checkpoint.rsplit("-", 1)[-1]) if checkpoint else None
+    if is_main_process():
+        truncate_log(log_path, name, resumed_from if resumed_from is not None else -1)
+    started = time.perf_counter()
+    with quiet_transformers():
+        trainer.train(resume_from_checkpoint=checkpoint)
+    wall = time.perf_counter() - started
+    state = trainer.state
+    summary = {
+        "objective": name,
+        "max_steps": max_steps,
+        "steps_done": state.global_step,
+        "learning_rate": lr,
+        "eval_steps": eval_steps,
+        "selection_metric": objective.selection_metric,
+        "best_metric": state.best_metric,
+        "best_step": _checkpoint_step(state.best_model_checkpoint),
+        "early_stopped_at": early.stopped_at,
+        "early_stopping": {"patience": patience, "start_step": start},
+        "resumed_from_step": resumed_from,
+        "wall_time_s": round(wall, 2),
+        "seconds_per_step": round(wall / max(1, state.global_step - (resumed_from or 0)), 4),
+    }
+    return trainer.model, summary
+
+
+def _checkpoint_step(path: str | None) -> int | None:
+    return int(path.rsplit("-", 1)[-1]) if path else None
+
+
+def save_model_atomically(backbone: Backbone, model: Any, target: Path) -> None:
+    """Save into a sibling temp folder, then swap it in: a crash never leaves half a model."""
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    with quiet_transformers():
+        backbone.save(tmp, model=model)
+    old = target.with_name(target.name + ".old")
+    if target.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def resolve_init(init: str) -> str:
+    """``--init`` may name a run folder (use its model) or anything ``load_backbone`` takes."""
+    path = Path(init)
+    if (path / RUN_FILE).is_file() and (path / MODEL_DIR).is_dir():
+        return str(path / MODEL_DIR)
+    if (path / RUN_FILE).is_file() and (path / "stage1" / MODEL_DIR).is_dir():
+        return str(path / "stage1" / MODEL_DIR)
+    return init
+
+
+# ---------------------------------------------------------------------- the whole run
+def run_training(
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    say: Say = print,
+) -> dict[str, Any]:
+    """Train ``config.method`` into ``config.output``; return the run manifest."""
+    from transformers import set_seed
+
+    output = Path(config.output)
+    prepare_output(output, resume=resume, overwrite=overwrite)
+    stages = method_stages(config.method, config.stage)
+    needs_rationale = config.method in ("r2d",)
+    data = load_training_data(config, needs_rationale=needs_rationale, say=say)
+    main = is_main_process()
+
+    run_path = output / RUN_FILE
+    manifest: dict[str, Any]
+    if resume:
+        manifest = read_json(run_path)
+        manifest["status"] = "running"
+        manifest.setdefault("resumed_at", []).append(_now())
+    else:
+        manifest = {
+            "reason2decide_version": __version__,
+            "command": [Path(sys.argv[0]).name, *sys.argv[1:]],
+            "status": "running",
+            "started_at": _now(),
+            "method": config.method,
+            "seed": config.seed,
+            "config": config.dump(),
+            "labels": list(data.labels),
+            "data": {**data.sources, "n_train": len(data.train), "n_val": len(data.val)},
+            "environment": environment_info(),
+            "stages": {},
+        }
+    if main:
+        output.mkdir(parents=True, exist_ok=True)
+        data.labels.save(output / LABELS_FILE)
+        write_json(run_path, manifest)
+
+    started = time.perf_counter()
+    init = config.model if config.stage != "2" else resolve_init(config.init or config.model)
+    for index, name in enumerate(stages):
+        stage_dir = output / name
+        model_dir = output / MODEL_DIR if index == len(stages) - 1 else stage_dir / MODEL_DIR
+        done = stage_dir / STAGE_FILE
+        if done.is_file() and model_dir.is_dir():
+            say(f"{name}: already complete, skipping.")
+            init = str(model_dir)
+            continue
+        set_seed(config.seed)
+        backbone = load_backbone(
+            init,
+            max_input_length=config.max_input_length,
+            max_target_length=config.max_target_length,
+        )
+        say(
+            f"{name}: {backbone.name} ({backbone.num_parameters() / 1e6:.1f}M parameters), "
+            f"{len(data.train)} training / {len(data.val)} validation examples, "
+            f"{len(data.labels)} labels"
+        )
+        model, summary = train_stage(name, backbone, data, config, stage_dir, output / LOG_FILE)
+        summary["init"] = init
+        summary["model_dir"] = str(model_dir.relative_to(output))
+        if main:
+            save_model_atomically(backbone, model, model_dir)
+            write_json(done, summary)
+            manifest["stages"][name] = summary
+            write_json(run_path, manifest)
+            if not config.keep_checkpoints:
+                for checkpoint in stage_dir.glob("checkpoint-*"):
+                    shutil.rmtree(checkpoint, ignore_errors=True)
+        init = str(model_dir)
+        metric = summary["best_metric"]
+        say(
+            f"{name}: done in {summary['wall_time_s']:.0f} s, best {summary['selection_metric']}"
+            f" = {metric if metric is None else round(metric, 4)} at step {summary['best_step']}"
+        )
+
+    manifest["status"] = "complete"
+    manifest["finished_at"] = _now()
+    manifest["wall_time_s"] = round(
+        sum(s.get("wall_time_s", 0.0) for s in manifest["stages"].values()), 2
+    )
+    manifest["last_attempt_wall_time_s"] = round(time.perf_counter() - started, 2)
+    if main:
+        write_json(run_path, manifest)
+    return manifest
