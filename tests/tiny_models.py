@@ -84,3 +84,34 @@ def save_tiny_llama(directory: Path, texts: Iterable[str], seed: int = 0) -> Pat
     model.save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
+
+
+def write_toy_dataset(
+    directory: Path, n_train: int = 48, n_val: int = 16, seed: int = 0
+) -> list[str]:
+    """Write ``train.jsonl``/``val.jsonl`` of a two-label task a tiny model learns in a few
+    dozen steps; return every text, for building a tokenizer's vocabulary."""
+    import json
+    import random
+
+    rng = random.Random(seed)
+    findings = {"yes": ["fever", "rash", "vomiting"], "no": ["tiredness", "itch", "yawning"]}
+    rows = []
+    for i in range(n_train + n_val):
+        label = ["yes", "no"][i % 2]
+        finding = rng.choice(findings[label])
+        other = rng.choice(["today", "since monday", "at night"])
+        rows.append(
+            {
+                "id": f"case-{i}",
+                "question": f"does a child with {finding} {other} need a doctor",
+                "label": label,
+                "rationale": f"{finding} means {label}",
+            }
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, part in (("train", rows[:n_train]), ("val", rows[n_train:])):
+        with open(directory / f"{name}.jsonl", "w", encoding="utf-8") as handle:
+            handle.write("\n".join(json.dumps(r) for r in part) + "\n")
+    prompts = "predict : explain : given label : , yes no"
+    return [r["question"] + " " + r["rationale"] for r in rows] + [prompts]

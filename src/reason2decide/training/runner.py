@@ -19,7 +19,7 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -215,6 +215,7 @@ def train_stage(
     config: TrainConfig,
     stage_dir: Path,
     log_path: Path,
+    callbacks: Sequence[Any] = (),
 ) -> tuple[Any, dict[str, Any]]:
     """Train one objective; return the (best) model and the stage summary."""
     import torch
@@ -282,6 +283,7 @@ def train_stage(
             EvaluateAtEnd(),
             JsonlLog(log_path, name, objective.schedule_logs),
             StageProgress(name, objective.selection_metric),
+            *callbacks,
         ],
     )
     trainer.remove_callback(ProgressCallback)
@@ -349,8 +351,12 @@ def run_training(
     resume: bool = False,
     overwrite: bool = False,
     say: Say = print,
+    callbacks: Sequence[Any] = (),
 ) -> dict[str, Any]:
-    """Train ``config.method`` into ``config.output``; return the run manifest."""
+    """Train ``config.method`` into ``config.output``; return the run manifest.
+
+    ``callbacks`` are extra ``transformers.TrainerCallback`` objects added to every stage.
+    """
     from transformers import set_seed
 
     output = Path(config.output)
@@ -406,7 +412,9 @@ def run_training(
             f"{len(data.train)} training / {len(data.val)} validation examples, "
             f"{len(data.labels)} labels"
         )
-        model, summary = train_stage(name, backbone, data, config, stage_dir, output / LOG_FILE)
+        model, summary = train_stage(
+            name, backbone, data, config, stage_dir, output / LOG_FILE, callbacks
+        )
         summary["init"] = init
         summary["model_dir"] = str(model_dir.relative_to(output))
         if main:
