@@ -1,0 +1,95 @@
+"""MedMCQA dev: options in the input, correct option text as label, rows without explanation."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from reason2decide.data.sources import prepare
+from reason2decide.errors import R2DError
+
+
+def _row(i: int, exp: str | None, subject: str = "Anatomy") -> dict:
+    return {
+        "id": f"m{i:03d}",
+        "question": f"Which nerve {i}?",
+        "opa": f"Ulnar {i}",
+        "opb": "Radial",
+        "opc": "Median",
+        "opd": "Axillary",
+        "cop": 1 + i % 4,
+        "exp": exp,
+        "subject_name": subject,
+        "topic_name": None,
+        "choice_type": "single",
+    }
+
+
+@pytest.fixture
+def raw(tmp_path: Path, h) -> Path:
+    rows = [
+        _row(i, f"Because {i}." if i % 2 else None, "Anatomy" if i < 20 else "Surgery")
+        for i in range(30)
+    ]
+    h.write_lines(tmp_path / "medmcqa" / "dev.json", rows)
+    return tmp_path
+
+
+def test_builds_input_label_and_flags_missing_explanations(raw: Path, tmp_path: Path, h) -> None:
+    out = prepare("medmcqa", tmp_path / "out", data_dir=raw)
+    rows = {r["id"]: r for name in ("train", "val", "test") for r in h.read_jsonl(out.files[name])}
+    assert len(rows) == 30
+    assert rows["m000"]["question"] == (
+        "Which nerve 0?\nAnswer Choices:\nA. Ulnar 0\nB. Radial\nC. Median\nD. Axillary"
+    )
+    assert rows["m000"]["label"] == "Ulnar 0" and rows["m001"]["label"] == "Radial"
+    assert rows["m000"]["rationale"] is None and rows["m000"]["has_rationale"] is False
+    assert rows["m001"]["rationale"] == "Because 1." and rows["m001"]["has_rationale"] is True
+    assert rows["m003"]["answer_letter"] == "D"
+    sizes = {name: split["examples"] for name, split in out.metadata["splits"].items()}
+    assert sizes == {"train": 24, "val": 3, "test": 3}
+    assert out.metadata["counts"]["without_rationale"] == 15
+
+
+def test_bad_cop_names_the_record(raw: Path, tmp_path: Path, h) -> None:
+    h.write_lines(raw / "medmcqa" / "dev.json", [_row(0, None), {**_row(1, None), "cop": 5}])
+    with pytest.raises(R2DError, match=r"dev\.json:2: record 'm001': 'cop' 5"):
+        prepare("medmcqa", tmp_path / "out", data_dir=raw)
+
+
+@pytest.fixture(scope="module")
+def shared_medmcqa(shared_data_dir: Path, tmp_path_factory, h) -> tuple[Path, Path]:
+    h.require_files(shared_data_dir, "medmcqa/dev.json")
+    first = tmp_path_factory.mktemp("medmcqa1")
+    second = tmp_path_factory.mktemp("medmcqa2")
+    prepare("medmcqa", first, data_dir=shared_data_dir)
+    prepare("medmcqa", second, data_dir=shared_data_dir)
+    return first, second
+
+
+@pytest.mark.data
+def test_shared_counts(shared_medmcqa: tuple[Path, Path], h) -> None:
+    out, _ = shared_medmcqa
+    splits = {name: h.read_jsonl(out / f"{name}.jsonl") for name in ("train", "val", "test")}
+    assert {name: len(rows) for name, rows in splits.items()} == {
+        "train": 3347,
+        "val": 418,
+        "test": 418,
+    }
+    rows = [row for part in splits.values() for row in part]
+    assert sum(row["rationale"] is not None for row in rows) == 2206
+    assert Counter(row["answer_letter"] for row in rows) == {
+        "A": 1348,
+        "B": 1085,
+        "C": 925,
+        "D": 825,
+    }
+    assert len({row["id"] for row in rows}) == 4183
+
+
+@pytest.mark.data
+def test_shared_output_is_byte_identical(shared_medmcqa: tuple[Path, Path], h) -> None:
+    first, second = shared_medmcqa
+    assert h.tree_bytes(first) == h.tree_bytes(second)
