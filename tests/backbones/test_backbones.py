@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tiny_models import save_tiny_llama, save_tiny_t5
 
 from reason2decide.backbones import CausalBackbone, Seq2SeqBackbone, load_backbone
 from reason2decide.errors import R2DError
+from tiny_models import save_tiny_llama, save_tiny_t5
 
 TEXTS = [
     "predict: a man with chest pain and sweating",
@@ -15,7 +15,12 @@ TEXTS = [
     "given label: emergency now, explain: sudden weakness of one arm",
     "emergency now urgent care within 24 h see a family doctor self-care at home",
 ]
-CANDIDATES = ["emergency now", "urgent care within 24 h", "see a family doctor", "self-care at home"]
+CANDIDATES = [
+    "emergency now",
+    "urgent care within 24 h",
+    "see a family doctor",
+    "self-care at home",
+]
 PROMPTS = ["predict: a man with chest pain and sweating", "predict: mild cough"]
 
 
