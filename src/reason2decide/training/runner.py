@@ -82,6 +82,12 @@ def prepare_output(output: Path, *, resume: bool, overwrite: bool) -> None:
 
 def resume_config(output: Path, flags: dict[str, Any]) -> TrainConfig:
     """The saved config of the run in ``output``; flags given now must not contradict it."""
+    if not (output / RUN_FILE).is_file():
+        raise R2DError(
+            "nothing to resume: the output folder holds no run.json",
+            path=output,
+            hint="start the run without --resume",
+        )
     saved = read_json(output / RUN_FILE)["config"]
     clashes = []
     for key, value in flags.items():

@@ -1,0 +1,149 @@
+"""``r2d train/predict/evaluate`` from the command line: the happy path on a tiny model, and
+user errors that exit 2 with one message and no traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reason2decide.cli import app
+from tiny_models import save_tiny_t5, write_toy_dataset
+
+runner = CliRunner()
+
+
+def r2d(*args: str) -> subprocess.CompletedProcess:
+    """Run the real console entry point in a fresh interpreter."""
+    code = "import sys; from reason2decide.cli import main; sys.argv[0] = 'r2d'; main()"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("cli")
+    texts = write_toy_dataset(root / "data")
+    return root / "data", save_tiny_t5(root / "t5", texts)
+
+
+def invoke(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def assert_user_error(result, *fragments: str) -> None:
+    output = result.output + (result.stderr if hasattr(result, "stderr") else "")
+    assert result.exit_code == 2, output
+    assert "Traceback" not in output
+    for fragment in fragments:
+        assert fragment in output, output
+
+
+def test_train_predict_evaluate_from_the_command_line(toy, tmp_path):
+    data, model = toy
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        f"train: {data / 'train.jsonl'}\nval: {data / 'val.jsonl'}\nmodel: {model}\n"
+        "max-steps: 6\nstage1-max-steps: 4\nbatch-size: 8\neval-steps: 3\nlr: 0.003\n"
+        "max-input-length: 48\nmax-target-length: 12\n"
+    )
+    out = tmp_path / "run"
+    result = invoke("train", "--config", config, "--output", out, "--logging-steps", "1")
+    assert result.exit_code == 0, result.output
+    run = json.loads((out / "run.json").read_text())
+    assert run["config"]["max_steps"] == 6 and run["config"]["logging_steps"] == 1
+
+    result = invoke("predict", out, "--input", data / "val.jsonl", "--output", tmp_path / "p.jsonl")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
+    assert len(rows) == 16 and {"id", "label", "probabilities", "rationale"} <= set(rows[0])
+    assert all(r["label"] in ("no", "yes") for r in rows)
+
+    result = invoke("predict", out, "--text", "does a child with fever need a doctor")
+    assert result.exit_code == 0 and '"label"' in result.output
+
+    result = invoke(
+        "evaluate",
+        out,
+        "--test",
+        data / "val.jsonl",
+        "--output",
+        tmp_path / "eval",
+        "--no-bertscore",
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["n"] == 16 and 0.0 <= metrics["accuracy"] <= 1.0
+    assert {"macro_f1", "per_class", "confusion_matrix", "bleu"} <= set(metrics)
+    assert metrics["bertscore_f1"] is None
+    assert (tmp_path / "eval" / "predictions.jsonl").is_file()
+    assert "accuracy" in result.output
+
+    # the same output folder again: refused without --resume/--overwrite
+    result = invoke("train", "--config", config, "--output", out)
+    assert_user_error(result, "not empty", "--resume")
+    # --resume of a complete run skips both stages; a contradicting flag is refused
+    result = invoke("train", "--output", out, "--resume")
+    assert result.exit_code == 0 and "already complete" in result.output
+    result = invoke("train", "--output", out, "--resume", "--lr", "0.1")
+    assert_user_error(result, "lr=")
+
+
+def test_missing_training_file_names_the_file(tmp_path):
+    result = r2d("train", "--train", str(tmp_path / "nope.jsonl"), "--output", str(tmp_path / "o"))
+    assert result.returncode == 2
+    assert "nope.jsonl" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_malformed_line_names_file_and_line(toy, tmp_path):
+    data, model = toy
+    bad = tmp_path / "bad.jsonl"
+    lines = (data / "train.jsonl").read_text().splitlines()
+    lines[2] = '{"id": "x", "question": '
+    bad.write_text("\n".join(lines) + "\n")
+    result = invoke("train", "--train", bad, "--output", tmp_path / "o", "--model", model)
+    assert_user_error(result, "bad.jsonl:3")
+
+
+def test_missing_rationale_column_is_refused_for_r2d(tmp_path, toy):
+    _, model = toy
+    path = tmp_path / "labels_only.csv"
+    path.write_text("question,label\nfever,yes\nitch,no\n")
+    result = invoke("train", "--train", path, "--output", tmp_path / "o", "--model", model)
+    assert_user_error(result, "labels_only.csv", "rationale")
+
+
+def test_unknown_config_key_and_bad_value(tmp_path, toy):
+    data, _ = toy
+    config = tmp_path / "c.yaml"
+    config.write_text(f"train: {data / 'train.jsonl'}\noutput: {tmp_path / 'o'}\nlearning_rte: 1\n")
+    assert_user_error(invoke("train", "--config", config), "learning_rte")
+    result = invoke(
+        "train", "--train", data / "train.jsonl", "--output", tmp_path / "o", "--alpha", "1.5"
+    )
+    assert_user_error(result, "--alpha")
+
+
+def test_resume_without_a_run_and_bad_model_dir(tmp_path):
+    assert_user_error(invoke("train", "--output", tmp_path, "--resume"), "nothing to resume")
+    result = invoke("predict", tmp_path / "missing", "--text", "x")
+    assert_user_error(result, "missing")
+    result = invoke(
+        "evaluate", tmp_path / "missing", "--test", tmp_path / "t.jsonl", "-o", tmp_path
+    )
+    assert_user_error(result)
+
+
+def test_stage_two_without_init_is_refused(tmp_path, toy):
+    data, _ = toy
+    result = invoke(
+        "train", "--train", data / "train.jsonl", "--output", tmp_path / "o", "--stage", "2"
+    )
+    assert_user_error(result, "--init")
