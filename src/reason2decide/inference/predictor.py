@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 
 from reason2decide.backbones import Backbone, load_backbone
 from reason2decide.errors import R2DError
+from reason2decide.hardware import autocast, resolve_precision
 from reason2decide.inference.label_decoding import predict_labels
 from reason2decide.io import read_json
 from reason2decide.prompts import conditioned_explain_prompt
@@ -45,6 +46,7 @@ class Predictor:
         label_decoding: str = "score",
         batch_size: int = 16,
         max_new_tokens: int | None = None,
+        precision: str = "auto",
     ) -> None:
         if label_decoding == "score" and not labels:
             raise R2DError(
@@ -56,6 +58,7 @@ class Predictor:
         self.label_decoding = label_decoding
         self.batch_size = batch_size
         self.max_new_tokens = max_new_tokens
+        self.precision = resolve_precision(precision, backbone.device)
         self.backbone.model.eval()
 
     @classmethod
@@ -67,6 +70,7 @@ class Predictor:
         batch_size: int = 16,
         device: str | None = None,
         max_new_tokens: int | None = None,
+        precision: str = "auto",
     ) -> Predictor:
         """Load from a training output folder (``model/``, ``labels.json``, ``run.json``) or a
         bare model folder (with ``labels.json`` beside or inside it)."""
@@ -104,6 +108,7 @@ class Predictor:
             label_decoding=decoding,
             batch_size=batch_size,
             max_new_tokens=max_new_tokens,
+            precision=precision,
         )
 
     @torch.inference_mode()
@@ -115,36 +120,42 @@ class Predictor:
         progress: bool = False,
     ) -> list[Prediction]:
         """One prediction per question, in input order."""
-        model = self.backbone.model
-        model.eval()
+        self.backbone.model.eval()
         # Batches of similar length waste less compute on padding.
         order = sorted(range(len(questions)), key=lambda i: len(questions[i]))
-        results: dict[int, Prediction] = {}
+        results: list[Prediction | None] = [None] * len(questions)
         bar = tqdm(total=len(questions), desc="predict", disable=not progress, dynamic_ncols=True)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            chunk = [questions[i] for i in idx]
-            out = predict_labels(
-                self.backbone, model, chunk, self.labels, decoding=self.label_decoding
-            )
-            rationales: list[str | None] = [None] * len(chunk)
-            if with_rationale:
-                prompts = [
-                    conditioned_explain_prompt(y, q) for y, q in zip(out.labels, chunk, strict=True)
-                ]
-                rationales = list(
-                    self.backbone.generate(model, prompts, max_new_tokens=self.max_new_tokens)
-                )
-            for row, i in enumerate(idx):
-                probs = None
-                if out.probabilities is not None:
-                    probs = {
-                        label: round(float(p), 6)
-                        for label, p in zip(
-                            self.labels, out.probabilities[row].tolist(), strict=True
-                        )
-                    }
-                results[i] = Prediction(out.labels[row], probs, rationales[row])
-            bar.update(len(idx))
+        with autocast(self.precision, self.backbone.device):
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start : start + self.batch_size]
+                batch = self.predict_batch([questions[i] for i in idx], with_rationale)
+                for i, prediction in zip(idx, batch, strict=True):
+                    results[i] = prediction
+                bar.update(len(idx))
         bar.close()
-        return [results[i] for i in range(len(questions))]
+        return results  # type: ignore[return-value]
+
+    def predict_batch(
+        self, questions: Sequence[str], with_rationale: bool = True
+    ) -> list[Prediction]:
+        """Predictions for one batch (no sorting, no progress bar, caller's autocast)."""
+        model = self.backbone.model
+        out = predict_labels(
+            self.backbone, model, questions, self.labels, decoding=self.label_decoding
+        )
+        rationales: list[str | None] = [None] * len(questions)
+        if with_rationale:
+            prompts = [
+                conditioned_explain_prompt(y, q) for y, q in zip(out.labels, questions, strict=True)
+            ]
+            rationales = list(
+                self.backbone.generate(model, prompts, max_new_tokens=self.max_new_tokens)
+            )
+        predictions = []
+        for row, label in enumerate(out.labels):
+            probs = None
+            if out.probabilities is not None:
+                values = out.probabilities[row].tolist()
+                probs = {k: round(float(v), 6) for k, v in zip(self.labels, values, strict=True)}
+            predictions.append(Prediction(label, probs, rationales[row]))
+        return predictions

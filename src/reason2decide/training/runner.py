@@ -33,6 +33,7 @@ from reason2decide.data.labels import LabelSet, check_labels
 from reason2decide.data.readers import ColumnMap, read_examples
 from reason2decide.data.splits import stratified_holdout
 from reason2decide.errors import R2DError
+from reason2decide.hardware import resolve_precision
 from reason2decide.io import read_json, write_json
 from reason2decide.methods import build_objective, method_stages
 from reason2decide.training.config import TrainConfig, validate_config
@@ -202,16 +203,9 @@ def _now() -> str:
 
 # ---------------------------------------------------------------------- stages
 def precision_flags(precision: str) -> dict[str, bool]:
-    """``bf16``/``fp16`` Trainer flags; "auto" is bf16 on a GPU that supports it, else fp32."""
-    import torch
-
-    if precision == "auto":
-        precision = (
-            "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
-        )
-    if precision in ("bf16", "fp16") and not torch.cuda.is_available():
-        raise R2DError(f"--precision {precision} needs a GPU", field="precision")
-    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+    """``bf16``/``fp16`` Trainer flags for the resolved precision (see ``hardware``)."""
+    resolved = resolve_precision(precision)
+    return {"bf16": resolved == "bf16", "fp16": resolved == "fp16"}
 
 
 def train_stage(
@@ -309,6 +303,7 @@ def train_stage(
         "max_steps": max_steps,
         "steps_done": state.global_step,
         "learning_rate": lr,
+        "precision": resolve_precision(config.precision),
         "eval_steps": eval_steps,
         "selection_metric": objective.selection_metric,
         "best_metric": state.best_metric,
