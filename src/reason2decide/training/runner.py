@@ -265,6 +265,7 @@ def train_stage(
         data_seed=config.seed,
         dataloader_num_workers=config.num_workers,
         dataloader_pin_memory=torch.cuda.is_available(),
+        use_cpu=not torch.cuda.is_available(),
         restore_callback_states_from_checkpoint=True,
         **precision_flags(config.precision),
     )
@@ -278,6 +279,7 @@ def train_stage(
         eval_dataset=ExampleDataset(data.val),
         objective=objective,
         val_examples=data.val,
+        precision=resolve_precision(config.precision),
         callbacks=[
             early,
             EvaluateAtEnd(),

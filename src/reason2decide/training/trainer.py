@@ -17,6 +17,7 @@ from torch.utils.data import Dataset
 from transformers import Trainer
 
 from reason2decide.data.example import Example
+from reason2decide.hardware import autocast
 from reason2decide.methods.base import Objective
 
 
@@ -42,12 +43,20 @@ class ObjectiveTrainer(Trainer):
     """Trains ``objective`` and ranks checkpoints by its validation metric on ``val_examples``."""
 
     def __init__(
-        self, *, objective: Objective, val_examples: Sequence[Example], **kwargs: Any
+        self,
+        *,
+        objective: Objective,
+        val_examples: Sequence[Example],
+        precision: str = "fp32",
+        **kwargs: Any,
     ) -> None:
         kwargs.setdefault("data_collator", collate_examples)
         super().__init__(**kwargs)
         self.objective = objective
         self.val_examples = list(val_examples)
+        # Our own autocast: accelerate does not apply CPU autocast around compute_loss, and the
+        # objectives call the model beyond forward() (encoder-only scoring, generation).
+        self.precision = precision
         # compute_loss returns a per-batch mean: let Trainer scale it for gradient accumulation.
         self.model_accepts_loss_kwargs = False
         self._log_sums: dict[str, float] = defaultdict(float)
@@ -60,7 +69,8 @@ class ObjectiveTrainer(Trainer):
         return_outputs: bool = False,
         num_items_in_batch: Any = None,
     ) -> Any:
-        out = self.objective.compute_loss(model, inputs["examples"], self.state.global_step)
+        with autocast(self.precision, self.args.device):
+            out = self.objective.compute_loss(model, inputs["examples"], self.state.global_step)
         for key, value in out.logs.items():
             self._log_sums[key] += value
             self._log_counts[key] += 1
@@ -81,7 +91,8 @@ class ObjectiveTrainer(Trainer):
         metric_key_prefix: str = "eval",
     ) -> dict[str, float]:
         started = time.perf_counter()
-        values = self.objective.validate(self.model, self.val_examples)
+        with autocast(self.precision, self.args.device):
+            values = self.objective.validate(self.model, self.val_examples)
         metrics = {f"{metric_key_prefix}_{k}": float(v) for k, v in values.items()}
         metrics[f"{metric_key_prefix}_runtime"] = round(time.perf_counter() - started, 3)
         self.log(metrics)
