@@ -109,3 +109,16 @@ def test_minilm_bert2bert_targets_start_after_cls_and_end_with_sep():
     assert ids[0] != tok.cls_token_id and ids[-1] == tok.sep_token_id
     long = backbone.target_ids(["word " * 100])[0]
     assert len(long) == 32 and long[-1] == tok.sep_token_id
+
+
+def test_soft_prompt_of_one_hot_tokens_equals_the_hard_prompt(backbone):
+    words = "mild cough"
+    ids = backbone.tokenizer(words, add_special_tokens=False)["input_ids"]
+    vocab = backbone.model.get_input_embeddings().weight.size(0)
+    soft = torch.nn.functional.one_hot(torch.tensor([ids, ids]), vocab).float()
+    mask = torch.ones(2, len(ids), dtype=torch.bool)
+    targets = ["yes", "see a family doctor"]
+    with torch.no_grad():
+        soft_loss = backbone.soft_prompt_loss(backbone.model, "predict: ", soft, mask, targets)
+        hard_loss = backbone.loss(backbone.model, [f"predict: {words}"] * 2, targets)
+    torch.testing.assert_close(soft_loss, hard_loss, atol=1e-5, rtol=1e-5)

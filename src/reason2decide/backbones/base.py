@@ -106,6 +106,32 @@ class Backbone(ABC):
         """
 
     @abstractmethod
+    def soft_prompt_loss(
+        self,
+        model: nn.Module,
+        prefix: str,
+        soft_tokens: torch.Tensor,
+        soft_mask: torch.Tensor,
+        targets: Sequence[str],
+    ) -> torch.Tensor:
+        """Cross-entropy of ``targets`` after ``prefix`` followed by a *soft* token sequence.
+
+        ``soft_tokens`` ``[B, T, V]`` are distributions over the vocabulary (e.g. a Gumbel-softmax
+        of rationale logits); they enter the model as ``soft_tokens @ input_embeddings`` so that
+        the loss is differentiable with respect to them. ``soft_mask`` ``[B, T]`` marks the real
+        positions. Used by Reason2Decide-C's cycle loss.
+        """
+
+    def split_special_tokens(self, text: str) -> tuple[list[int], list[int], list[int]]:
+        """``text``'s tokens with the tokenizer's own special tokens: (leading, core, trailing)."""
+        full = self.tokenizer(text, add_special_tokens=True)["input_ids"]
+        core = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        for lead in range(len(full) - len(core) + 1):
+            if full[lead : lead + len(core)] == core:
+                return full[:lead], core, full[lead + len(core) :]
+        return [], core, []
+
+    @abstractmethod
     def generate(
         self, model: nn.Module, prompts: Sequence[str], *, max_new_tokens: int | None = None
     ) -> list[str]:

@@ -99,6 +99,59 @@ class CausalBackbone(Backbone):
         logprobs, _ = gather_logprobs(logits, target)
         return logprobs.sum(-1).view(len(prompts), len(candidates))
 
+    def soft_prompt_loss(
+        self,
+        model: nn.Module,
+        prefix: str,
+        soft_tokens: torch.Tensor,
+        soft_mask: torch.Tensor,
+        targets: Sequence[str],
+    ) -> torch.Tensor:
+        bare = unwrap(model)
+        embeddings = bare.get_input_embeddings()
+        device = embeddings.weight.device
+        lead, core, _ = self.split_special_tokens(prefix)
+        batch = soft_tokens.size(0)
+        t_rows = self.target_ids(targets)
+        width = max(len(t) for t in t_rows)
+        pad = self.tokenizer.pad_token_id
+        # [prefix][soft rationale][separator][target, right-padded]; padding inside the soft
+        # part is masked out and skipped by the position ids.
+        tail_ids = torch.full((batch, len(self._sep_ids) + width), pad, dtype=torch.long)
+        tail_mask = torch.zeros_like(tail_ids)
+        labels = torch.full_like(tail_ids, -100)
+        for i, target in enumerate(t_rows):
+            row = [*self._sep_ids, *target]
+            tail_ids[i, : len(row)] = torch.tensor(row)
+            tail_mask[i, : len(row)] = 1
+            labels[i, len(self._sep_ids) : len(row)] = torch.tensor(target)
+        with torch.no_grad():
+            head = embeddings(torch.tensor([lead + core], dtype=torch.long, device=device)).expand(
+                batch, -1, -1
+            )
+        soft = soft_tokens.to(embeddings.weight.dtype) @ embeddings.weight
+        inputs = torch.cat([head, soft, embeddings(tail_ids.to(device))], dim=1)
+        mask = torch.cat(
+            [
+                torch.ones((batch, head.size(1)), dtype=torch.long, device=device),
+                soft_mask.long().to(device),
+                tail_mask.to(device),
+            ],
+            dim=1,
+        )
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        logits = model(
+            inputs_embeds=inputs, attention_mask=mask, position_ids=positions, use_cache=False
+        ).logits
+        span = tail_ids.size(1)
+        # logits at position t predict token t+1: take those that predict the tail.
+        logits = logits[:, -span - 1 : -1]
+        return nn.functional.cross_entropy(
+            logits.reshape(-1, logits.size(-1)).float(),
+            labels.to(device).reshape(-1),
+            ignore_index=-100,
+        )
+
     def generate(
         self, model: nn.Module, prompts: Sequence[str], *, max_new_tokens: int | None = None
     ) -> list[str]:

@@ -114,6 +114,44 @@ class Seq2SeqBackbone(Backbone):
         logprobs, _ = gather_logprobs(out.logits, labels)
         return logprobs.sum(-1).view(n_prompts, n_cands)
 
+    def soft_prompt_loss(
+        self,
+        model: nn.Module,
+        prefix: str,
+        soft_tokens: torch.Tensor,
+        soft_mask: torch.Tensor,
+        targets: Sequence[str],
+    ) -> torch.Tensor:
+        bare = unwrap(model)
+        embeddings = bare.get_input_embeddings()
+        device = embeddings.weight.device
+        lead, core, trail = self.split_special_tokens(prefix)
+        batch = soft_tokens.size(0)
+        with torch.no_grad():  # the fixed prompt words are not what this loss should move
+            head = embeddings(torch.tensor([lead + core], dtype=torch.long, device=device)).expand(
+                batch, -1, -1
+            )
+            tail = embeddings(torch.tensor([trail], dtype=torch.long, device=device)).expand(
+                batch, -1, -1
+            )
+        soft = soft_tokens.to(embeddings.weight.dtype) @ embeddings.weight
+        inputs = torch.cat([head, soft, tail], dim=1)
+        ones = torch.ones((batch, 1), dtype=torch.long, device=device)
+        mask = torch.cat(
+            [
+                ones.expand(batch, head.size(1)),
+                soft_mask.long().to(device),
+                ones.expand(batch, tail.size(1)),
+            ],
+            dim=1,
+        )
+        dec = {k: v.to(device) for k, v in self._decoder_tensors(self.target_ids(targets)).items()}
+        labels = dec.pop("labels")
+        logits = model(inputs_embeds=inputs, attention_mask=mask, **dec, use_cache=False).logits
+        return nn.functional.cross_entropy(
+            logits.reshape(-1, logits.size(-1)).float(), labels.reshape(-1), ignore_index=-100
+        )
+
     def generate(
         self, model: nn.Module, prompts: Sequence[str], *, max_new_tokens: int | None = None
     ) -> list[str]:

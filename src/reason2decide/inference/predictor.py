@@ -16,7 +16,11 @@ from reason2decide.errors import R2DError
 from reason2decide.hardware import autocast, resolve_precision
 from reason2decide.inference.label_decoding import predict_labels
 from reason2decide.io import read_json
-from reason2decide.prompts import conditioned_explain_prompt
+from reason2decide.prompts import conditioned_explain_prompt, explain_prompt
+
+#: How a model writes its rationale: after ``given label: ŷ, explain: x`` (Reason2Decide),
+#: after ``explain: x`` (distilling step-by-step), or not at all (label-only SFT).
+RATIONALE_PROMPTS = ("conditioned", "unconditioned", None)
 
 
 @dataclass
@@ -47,7 +51,10 @@ class Predictor:
         batch_size: int = 16,
         max_new_tokens: int | None = None,
         precision: str = "auto",
+        rationale_prompt: str | None = "conditioned",
     ) -> None:
+        if rationale_prompt not in RATIONALE_PROMPTS:
+            raise ValueError(f"rationale_prompt must be one of {RATIONALE_PROMPTS}")
         if label_decoding == "score" and not labels:
             raise R2DError(
                 "closed-set label scoring needs a label set",
@@ -59,6 +66,7 @@ class Predictor:
         self.batch_size = batch_size
         self.max_new_tokens = max_new_tokens
         self.precision = resolve_precision(precision, backbone.device)
+        self.rationale_prompt = rationale_prompt
         self.backbone.model.eval()
 
     @classmethod
@@ -79,8 +87,11 @@ class Predictor:
             raise R2DError("no such model or output folder", path=root)
         model_dir = root / "model" if (root / "model").is_dir() else root
         config: dict[str, Any] = {}
+        rationale_prompt: str | None = "conditioned"
         if (root / "run.json").is_file():
-            config = read_json(root / "run.json").get("config", {})
+            run = read_json(root / "run.json")
+            config = run.get("config", {})
+            rationale_prompt = run.get("rationale_prompt", "conditioned")
         labels = None
         for candidate in (root / "labels.json", model_dir / "labels.json"):
             if candidate.is_file():
@@ -109,7 +120,13 @@ class Predictor:
             batch_size=batch_size,
             max_new_tokens=max_new_tokens,
             precision=precision,
+            rationale_prompt=rationale_prompt,
         )
+
+    @property
+    def explains(self) -> bool:
+        """Whether this model writes rationales (an SFT model does not)."""
+        return self.rationale_prompt is not None
 
     @torch.inference_mode()
     def predict(
@@ -144,10 +161,14 @@ class Predictor:
             self.backbone, model, questions, self.labels, decoding=self.label_decoding
         )
         rationales: list[str | None] = [None] * len(questions)
-        if with_rationale:
-            prompts = [
-                conditioned_explain_prompt(y, q) for y, q in zip(out.labels, questions, strict=True)
-            ]
+        if with_rationale and self.explains:
+            if self.rationale_prompt == "conditioned":
+                prompts = [
+                    conditioned_explain_prompt(y, q)
+                    for y, q in zip(out.labels, questions, strict=True)
+                ]
+            else:
+                prompts = [explain_prompt(q) for q in questions]
             rationales = list(
                 self.backbone.generate(model, prompts, max_new_tokens=self.max_new_tokens)
             )

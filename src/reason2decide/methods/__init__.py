@@ -3,43 +3,87 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from reason2decide.errors import R2DError
 from reason2decide.methods.base import Objective, StepOutput
+from reason2decide.methods.dss import DSSConfig, DSSObjective
 from reason2decide.methods.r2d import Stage1Config, Stage1Objective, Stage2Config, Stage2Objective
+from reason2decide.methods.r2dc import R2DCConfig, R2DCObjective
+from reason2decide.methods.sft import SFTConfig, SFTObjective
 
 if TYPE_CHECKING:
     from reason2decide.backbones import Backbone
     from reason2decide.training.config import TrainConfig
 
-#: Each method's objectives, in training order.
-METHOD_STAGES: dict[str, tuple[str, ...]] = {
-    "r2d": ("stage1", "stage2"),
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A method's objectives in training order, and how its rationales are produced."""
+
+    stages: tuple[str, ...]
+    description: str
+    #: "conditioned" (given label: ŷ, explain: x), "unconditioned" (explain: x) or None.
+    rationale: str | None = "conditioned"
+    requires_rationale: bool = True
+
+
+METHODS: dict[str, MethodSpec] = {
+    "r2d": MethodSpec(("stage1", "stage2"), "Reason2Decide: Stage 1 then Stage 2"),
+    "r2d-no-stage1": MethodSpec(("stage2",), "ablation: Stage 2 from the base model"),
+    "r2d-no-sampling": MethodSpec(
+        ("stage1", "stage2"), "ablation: Stage 2 always conditions on the gold label (p = 0)"
+    ),
+    "r2dc": MethodSpec(
+        ("stage1", "stage2"),
+        "Reason2Decide-C: confidence-adaptive sampling and a rationale→label cycle loss",
+    ),
+    "sft": MethodSpec(("sft",), "label-only fine-tuning", rationale=None, requires_rationale=False),
+    "dss": MethodSpec(
+        ("dss",), "distilling step-by-step: predict + unconditioned explain", "unconditioned"
+    ),
 }
 
+#: Each method's objectives, in training order.
+METHOD_STAGES: dict[str, tuple[str, ...]] = {name: spec.stages for name, spec in METHODS.items()}
+
 __all__ = [
+    "METHODS",
     "METHOD_STAGES",
+    "DSSConfig",
+    "DSSObjective",
+    "MethodSpec",
     "Objective",
+    "R2DCConfig",
+    "R2DCObjective",
+    "SFTConfig",
+    "SFTObjective",
     "Stage1Config",
     "Stage1Objective",
     "Stage2Config",
     "Stage2Objective",
     "StepOutput",
     "build_objective",
+    "method_spec",
     "method_stages",
 ]
 
 
-def method_stages(method: str, stage: str = "all") -> tuple[str, ...]:
-    """The objectives to train for ``method``; ``stage`` "1"/"2" picks one of a two-stage method."""
-    if method not in METHOD_STAGES:
+def method_spec(method: str) -> MethodSpec:
+    """The :class:`MethodSpec` of ``method``, or a user error naming the choices."""
+    if method not in METHODS:
         raise R2DError(
             f"unknown method '{method}'",
             field="method",
-            hint=f"choose from {', '.join(METHOD_STAGES)}",
+            hint=f"choose from {', '.join(METHODS)}",
         )
-    stages = METHOD_STAGES[method]
+    return METHODS[method]
+
+
+def method_stages(method: str, stage: str = "all") -> tuple[str, ...]:
+    """The objectives to train for ``method``; ``stage`` "1"/"2" picks one of a two-stage method."""
+    stages = method_spec(method).stages
     if stage == "all":
         return stages
     index = int(stage) - 1
@@ -55,7 +99,7 @@ def build_objective(
     config: TrainConfig,
     max_steps: int,
 ) -> Objective:
-    """The objective ``name`` with the constants of ``config``."""
+    """The objective ``name`` of ``config.method`` with the constants of ``config``."""
     common = {
         "label_decoding": config.label_decoding,
         "eval_batch_size": config.resolved_eval_batch_size,
@@ -65,16 +109,35 @@ def build_objective(
         return Stage1Objective(
             backbone, labels, config=Stage1Config(patience=config.stage1_patience), **common
         )
-    if name == "stage2":
-        stage2 = Stage2Config(
-            alpha=config.alpha,
-            warmup_fraction=config.warmup_fraction,
-            ramp_fraction=config.ramp_fraction,
-            p_max=config.p_max,
-            sampling=True,
-            patience=config.stage2_patience,
-            sampling_dropout=config.sampling_dropout,
-            sampling_max_new_tokens=config.sampling_max_new_tokens,
+    if name == "sft":
+        return SFTObjective(
+            backbone, labels, config=SFTConfig(patience=config.stage2_patience), **common
         )
-        return Stage2Objective(backbone, labels, max_steps=max_steps, config=stage2, **common)
-    raise ValueError(f"unknown objective {name}")
+    if name == "dss":
+        dss = DSSConfig(alpha=config.dss_alpha, patience=config.stage2_patience)
+        return DSSObjective(backbone, labels, config=dss, **common)
+    if name != "stage2":
+        raise ValueError(f"unknown objective {name}")
+    stage2 = {
+        "alpha": config.alpha,
+        "warmup_fraction": config.warmup_fraction,
+        "ramp_fraction": config.ramp_fraction,
+        "p_max": config.p_max,
+        "sampling": config.method != "r2d-no-sampling",
+        "patience": config.stage2_patience,
+        "sampling_dropout": config.sampling_dropout,
+        "sampling_max_new_tokens": config.sampling_max_new_tokens,
+    }
+    if config.method == "r2dc":
+        r2dc = R2DCConfig(
+            **stage2,
+            cycle_weight=config.cycle_weight,
+            gumbel_start=config.gumbel_start,
+            gumbel_min=config.gumbel_min,
+            confidence_sharpness=config.confidence_sharpness,
+            tau_window_steps=config.tau_window_steps,
+        )
+        return R2DCObjective(backbone, labels, max_steps=max_steps, config=r2dc, **common)
+    return Stage2Objective(
+        backbone, labels, max_steps=max_steps, config=Stage2Config(**stage2), **common
+    )

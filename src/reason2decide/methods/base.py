@@ -11,6 +11,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -72,6 +73,13 @@ class Objective(ABC):
     def schedule_logs(self, step: int) -> dict[str, float]:
         """Schedule values at ``step`` for plots (none by default)."""
         return {}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Training state beyond the model (saved with checkpoints, restored on resume)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:  # noqa: B027 - optional hook
+        """Restore what :meth:`state_dict` returned."""
 
     # ------------------------------------------------------------------ shared validators
     @torch.no_grad()

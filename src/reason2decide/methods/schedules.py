@@ -10,6 +10,7 @@ Notation of the paper and its reference code, with ``T`` = Stage-2 ``max_steps``
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 
@@ -72,3 +73,52 @@ def p_pred_at(step: int, warmup_steps: int, ramp_steps: int, p_max: float) -> fl
     if ramp_steps <= 0:
         return p_max
     return min(p_max, (step - warmup_steps) / ramp_steps)
+
+
+def gumbel_temperature(
+    step: int, max_steps: int, start: float = 1.0, minimum: float = 0.5
+) -> float:
+    """Reason2Decide-C's Gumbel-softmax temperature: ``start·exp(−ln2·step/max_steps)``, floored
+    at ``minimum`` (1.0 at step 0 down to 0.5 at ``max_steps`` with the defaults)."""
+    return max(minimum, start * math.exp(-math.log(2.0) * step / max(1, max_steps)))
+
+
+def confidence_gate(confidence: float, threshold: float, sharpness: float = 10.0) -> float:
+    """Reason2Decide-C's per-example gate ``σ(k·(c − τ))`` on the use of a predicted label."""
+    return 1.0 / (1.0 + math.exp(-sharpness * (confidence - threshold)))
+
+
+class RunningThreshold:
+    """Reason2Decide-C's running confidence threshold τ.
+
+    Confidences are collected from step 0. At step ``warmup_steps`` (W) τ becomes their mean;
+    after that, every ``window_steps`` steps τ becomes the mean of the confidences seen since
+    the last update. Before W, τ is 1.0 (predicted labels are not used then anyway).
+    """
+
+    def __init__(self, warmup_steps: int, window_steps: int = 1000, initial: float = 0.75) -> None:
+        self.warmup_steps = warmup_steps
+        self.window_steps = max(1, window_steps)
+        self.tau = initial
+        self.total = 0.0
+        self.count = 0
+
+    def update(self, confidences: list[float], step: int) -> float:
+        """Record this step's confidences and return τ to use at ``step``."""
+        self.total += sum(confidences)
+        self.count += len(confidences)
+        if step < self.warmup_steps:
+            return 1.0
+        since = step - self.warmup_steps
+        if since % self.window_steps == 0 and self.count:
+            self.tau = self.total / self.count
+            self.total, self.count = 0.0, 0
+        return self.tau
+
+    def state_dict(self) -> dict[str, float]:
+        return {"tau": self.tau, "total": self.total, "count": self.count}
+
+    def load_state_dict(self, state: dict[str, float]) -> None:
+        self.tau = float(state["tau"])
+        self.total = float(state["total"])
+        self.count = int(state["count"])

@@ -181,3 +181,33 @@ class StageProgress(TrainerCallback):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+OBJECTIVE_STATE_FILE = "objective_state.json"
+
+
+class SaveObjectiveState(TrainerCallback):
+    """Write the objective's own state (e.g. Reason2Decide-C's running threshold) into each
+    checkpoint, so that a resumed run continues with it."""
+
+    def __init__(self, objective: Any) -> None:
+        self.objective = objective
+
+    def on_save(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        payload = self.objective.state_dict()
+        if not payload or not state.is_world_process_zero:
+            return
+        from reason2decide.io import write_json
+
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if folder.is_dir():
+            write_json(folder / OBJECTIVE_STATE_FILE, payload)
+
+
+def load_objective_state(objective: Any, checkpoint: Path) -> None:
+    """Restore what :class:`SaveObjectiveState` wrote into ``checkpoint``, if anything."""
+    path = Path(checkpoint) / OBJECTIVE_STATE_FILE
+    if path.is_file():
+        objective.load_state_dict(json.loads(path.read_text(encoding="utf-8")))

@@ -59,7 +59,17 @@ class TrainConfig(BaseModel):
     sampling_dropout: bool = False
     sampling_max_new_tokens: int | None = Field(None, ge=1)
     stage1_patience: int = Field(3, ge=0)
-    stage2_patience: int = Field(5, ge=0)
+    stage2_patience: int = Field(5, ge=0, description="also SFT's and DSS's patience")
+
+    # DSS
+    dss_alpha: float = Field(0.5, ge=0.0, le=1.0)
+
+    # Reason2Decide-C
+    cycle_weight: float = Field(0.1, ge=0.0)
+    gumbel_start: float = Field(1.0, gt=0.0)
+    gumbel_min: float = Field(0.5, gt=0.0)
+    confidence_sharpness: float = Field(10.0, gt=0.0)
+    tau_window_steps: int = Field(1000, ge=1)
 
     # engineering
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
@@ -70,7 +80,7 @@ class TrainConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
-        if self.stage == "2" and self.method == "r2d" and not self.init:
+        if self.stage == "2" and not self.init:
             raise ValueError("--stage 2 needs --init DIR (a Stage-1 model or any backbone)")
         return self
 

@@ -35,7 +35,7 @@ from reason2decide.data.splits import stratified_holdout
 from reason2decide.errors import R2DError
 from reason2decide.hardware import resolve_precision
 from reason2decide.io import read_json, write_json
-from reason2decide.methods import build_objective, method_stages
+from reason2decide.methods import build_objective, method_spec, method_stages
 from reason2decide.training.config import TrainConfig, validate_config
 
 RUN_FILE = "run.json"
@@ -226,7 +226,9 @@ def train_stage(
         DelayedEarlyStopping,
         EvaluateAtEnd,
         JsonlLog,
+        SaveObjectiveState,
         StageProgress,
+        load_objective_state,
         truncate_log,
     )
     from reason2decide.training.trainer import ExampleDataset, ObjectiveTrainer
@@ -285,6 +287,7 @@ def train_stage(
             EvaluateAtEnd(),
             JsonlLog(log_path, name, objective.schedule_logs),
             StageProgress(name, objective.selection_metric),
+            SaveObjectiveState(objective),
             *callbacks,
         ],
     )
@@ -293,6 +296,8 @@ def train_stage(
 
     checkpoint = get_last_checkpoint(str(stage_dir)) if stage_dir.is_dir() else None
     resumed_from = int(checkpoint.rsplit("-", 1)[-1]) if checkpoint else None
+    if checkpoint:
+        load_objective_state(objective, Path(checkpoint))
     if is_main_process():
         truncate_log(log_path, name, resumed_from if resumed_from is not None else -1)
     started = time.perf_counter()
@@ -300,6 +305,10 @@ def train_stage(
         trainer.train(resume_from_checkpoint=checkpoint)
     wall = time.perf_counter() - started
     state = trainer.state
+    # A resumed trainer replaces stateful callbacks with restored copies: ask it for the live one.
+    early = next(
+        c for c in trainer.callback_handler.callbacks if isinstance(c, DelayedEarlyStopping)
+    )
     summary = {
         "objective": name,
         "max_steps": max_steps,
@@ -365,8 +374,8 @@ def run_training(
     output = Path(config.output)
     prepare_output(output, resume=resume, overwrite=overwrite)
     stages = method_stages(config.method, config.stage)
-    needs_rationale = config.method in ("r2d",)
-    data = load_training_data(config, needs_rationale=needs_rationale, say=say)
+    spec = method_spec(config.method)
+    data = load_training_data(config, needs_rationale=spec.requires_rationale, say=say)
     main = is_main_process()
 
     run_path = output / RUN_FILE
@@ -382,6 +391,7 @@ def run_training(
             "status": "running",
             "started_at": _now(),
             "method": config.method,
+            "rationale_prompt": spec.rationale,
             "seed": config.seed,
             "config": config.dump(),
             "labels": list(data.labels),
