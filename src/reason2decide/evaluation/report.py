@@ -123,6 +123,16 @@ def metrics_table(metrics: Mapping[str, Any], title: str | None = "Metrics") -> 
         _fmt(metrics.get("bertscore_f1")),
         "",
     )
+    for key, name in (
+        ("consistency", "consistency"),
+        ("sufficiency", "sufficiency"),
+        ("gold_robustness", "gold robustness"),
+    ):
+        if key in metrics:
+            overall(name, metrics[key])
+    lengths = (metrics.get("rationale_length") or {}).get("generated_words")
+    if lengths:
+        overall("rationale words (mean)", round(lengths["mean"], 1))
     per_class = metrics.get("per_class") or {}
     if per_class:
         table.add_section()

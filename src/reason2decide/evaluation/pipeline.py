@@ -1,0 +1,110 @@
+"""Evaluate a trained model on labelled examples: predictions, then every metric."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from reason2decide.data.example import Example
+from reason2decide.evaluation.faithfulness import faithfulness_metrics, rationale_length_stats
+from reason2decide.evaluation.report import evaluate_records
+from reason2decide.inference.predictor import Predictor
+
+
+def evaluate_model(
+    predictor: Predictor,
+    examples: Sequence[Example],
+    *,
+    with_rationale: bool = True,
+    faithfulness: bool = True,
+    bertscore_model: str | None = None,
+    bertscore_layers: int | None = None,
+    with_bertscore: bool = True,
+    progress: bool = True,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Predict ``examples`` and score them; return ``(metrics, records)``.
+
+    Records hold the case, gold label and rationale, the prediction (label, probabilities,
+    rationale) and, with ``faithfulness``, the labels predicted from the generated and from the
+    gold rationale alone. Metrics a model cannot have (rationale metrics of a label-only model)
+    are None, never 0.
+    """
+    started = time.perf_counter()
+    predictions = predictor.predict(
+        [e.question for e in examples], with_rationale=with_rationale, progress=progress
+    )
+    seconds = time.perf_counter() - started
+    records: list[dict[str, Any]] = [
+        {
+            "id": e.id,
+            "question": e.question,
+            "gold_label": e.label,
+            "gold_rationale": e.rationale,
+            **p.to_dict(),
+        }
+        for e, p in zip(examples, predictions, strict=True)
+    ]
+    labels = predictor.labels or sorted({e.label for e in examples})
+    metrics = evaluate_records(
+        records,
+        labels,
+        bertscore_model=bertscore_model,
+        bertscore_layers=bertscore_layers,
+        with_bertscore=with_bertscore,
+    )
+    metrics.update(dict.fromkeys(("consistency", "sufficiency", "gold_robustness")))
+    explains = with_rationale and predictor.explains
+    if faithfulness:
+        _add_faithfulness(predictor, records, metrics, explains=explains, progress=progress)
+    metrics["rationale_length"] = rationale_length_stats(
+        [r["rationale"] for r in records], [r["gold_rationale"] for r in records]
+    )
+    metrics["label_decoding"] = predictor.label_decoding
+    metrics["rationale_prompt"] = predictor.rationale_prompt
+    metrics["inference"] = {
+        "seconds": round(seconds, 3),
+        "examples_per_second": round(len(records) / max(seconds, 1e-9), 3),
+        "batch_size": predictor.batch_size,
+        "device": str(predictor.backbone.device),
+        "precision": predictor.precision,
+        "with_rationale": explains,
+    }
+    return metrics, records
+
+
+def _add_faithfulness(
+    predictor: Predictor,
+    records: list[dict[str, Any]],
+    metrics: dict[str, Any],
+    *,
+    explains: bool,
+    progress: bool,
+) -> None:
+    """Labels from rationales alone (``predict: {rationale}``) and the three agreement rates."""
+    from_generated: list[str | None] = [None] * len(records)
+    if explains:
+        texts = [r["rationale"] or "" for r in records]
+        for i, p in enumerate(predictor.predict(texts, with_rationale=False, progress=progress)):
+            from_generated[i] = p.label
+    from_gold: list[str | None] = [None] * len(records)
+    with_gold = [i for i, r in enumerate(records) if r.get("gold_rationale")]
+    if with_gold:
+        texts = [records[i]["gold_rationale"] for i in with_gold]
+        for i, p in zip(
+            with_gold,
+            predictor.predict(texts, with_rationale=False, progress=progress),
+            strict=True,
+        ):
+            from_gold[i] = p.label
+    for record, a, b in zip(records, from_generated, from_gold, strict=True):
+        record["label_from_rationale"] = a
+        record["label_from_gold_rationale"] = b
+    metrics.update(
+        faithfulness_metrics(
+            [r["gold_label"] for r in records],
+            [r["label"] for r in records],
+            from_generated,
+            from_gold,
+        )
+    )
