@@ -96,6 +96,18 @@ def evaluate(
     no_bertscore: bool = typer.Option(False, "--no-bertscore", help="Skip BERTScore."),
     no_rationale: bool = typer.Option(False, "--no-rationale", help="Evaluate labels only."),
     limit: int | None = typer.Option(None, help="Evaluate the first N cases only."),
+    judge_base_url: str | None = typer.Option(
+        None, "--judge-base-url", help="Grade the rationales with an LLM judge on this server."
+    ),
+    judge_model: str | None = typer.Option(None, "--judge-model", help="The judge's model."),
+    judge_api_key_env: str = typer.Option(
+        "OPENAI_API_KEY", "--judge-api-key-env", help="Environment variable with its API key."
+    ),
+    judge_response_format: str = typer.Option(
+        "none",
+        "--judge-response-format",
+        help="Ask the judge server for JSON: none, json_object, json_schema, llama-cpp-python.",
+    ),
     question_col: str = QUESTION_COL,
     label_col: str = LABEL_COL,
     rationale_col: str = RATIONALE_COL,
@@ -109,6 +121,10 @@ def evaluate(
     from reason2decide.inference import Predictor
     from reason2decide.io import write_jsonl
 
+    if bool(judge_base_url) != bool(judge_model):
+        from reason2decide.errors import R2DError
+
+        raise R2DError("--judge-base-url and --judge-model go together", field="judge_model")
     columns = _columns(question_col, label_col, rationale_col, id_col)
     examples = read_examples(test, columns)
     if limit is not None:
@@ -153,8 +169,22 @@ def evaluate(
         "device": str(predictor.backbone.device),
         "with_rationale": not no_rationale,
     }
+    if judge_base_url or judge_model:  # LLM judge (docs/llm.md)
+        from reason2decide.evaluation.judge import judge_summary, run_judge
+
+        metrics.update(
+            run_judge(
+                records,
+                base_url=judge_base_url,
+                model=judge_model,
+                api_key_env=judge_api_key_env,
+                response_format=judge_response_format,
+            )
+        )
     output.mkdir(parents=True, exist_ok=True)
     write_jsonl(output / "predictions.jsonl", records)
     write_metrics(output / "metrics.json", metrics)
     console.print(metrics_table(metrics, title=f"{model_dir} on {test.name}"))
+    if judge_base_url:
+        console.print(judge_summary(metrics), highlight=False)
     console.print(f"Wrote {output / 'metrics.json'} and {output / 'predictions.jsonl'}.")
