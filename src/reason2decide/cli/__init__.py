@@ -12,6 +12,7 @@ from reason2decide.cli.app import app, console_err
 from reason2decide.errors import R2DError
 
 # Importing the command modules registers their commands on ``app``.
+from reason2decide.cli import bench as _bench  # noqa: E402,F401  isort: skip
 from reason2decide.cli import data as _data  # noqa: E402,F401  isort: skip
 from reason2decide.cli import llm as _llm  # noqa: E402,F401  isort: skip
 from reason2decide.cli import predict as _predict  # noqa: E402,F401  isort: skip

@@ -1,0 +1,334 @@
+"""A benchmark's reports: ``results.md``, ``results.csv``, ``results.json`` and a rich table.
+
+Methods are rows, metrics are columns, every cell is "mean ± std" over the seeds (sample standard
+deviation); a metric a method does not have (rationale metrics of label-only SFT) shows "—".
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.table import Table
+
+from reason2decide.bench.aggregate import (
+    METRICS,
+    MethodSummary,
+    RunResult,
+    format_summary,
+)
+from reason2decide.io import atomic_open, write_json
+from reason2decide.methods import METHODS
+
+if TYPE_CHECKING:
+    from reason2decide.bench.runner import BenchSpec, PlannedRun
+
+#: Columns of the main table; the others go to "More metrics".
+MAIN_METRICS = (
+    "accuracy",
+    "macro_f1",
+    "ece",
+    "bleu",
+    "bertscore_f1",
+    "consistency",
+    "sufficiency",
+)
+MORE_METRICS = tuple(k for k in METRICS if k not in MAIN_METRICS)
+#: Options that make up the budget, shown in results.md.
+BUDGET_KEYS = (
+    "model",
+    "max_steps",
+    "stage1_max_steps",
+    "batch_size",
+    "gradient_accumulation_steps",
+    "lr",
+    "stage1_lr",
+    "warmup_ratio",
+    "weight_decay",
+    "eval_steps",
+    "stage1_eval_steps",
+    "stage1_patience",
+    "stage2_patience",
+    "max_input_length",
+    "max_target_length",
+    "label_decoding",
+    "precision",
+)
+#: Per-run options, left out of the shared configuration.
+PER_RUN_KEYS = ("method", "seed", "output")
+
+RESULTS_MD = "results.md"
+RESULTS_CSV = "results.csv"
+RESULTS_JSON = "results.json"
+
+
+def budget_note(methods: Sequence[str], config: Mapping[str, Any]) -> str:
+    """Plain words on how the budgets of ``methods`` compare under ``config``."""
+    steps, stage1 = config["max_steps"], config["stage1_max_steps"]
+    single = [m for m in methods if len(METHODS[m].stages) == 1]
+    double = [m for m in methods if len(METHODS[m].stages) > 1]
+    stage1_lr = config.get("stage1_lr") or config["lr"]
+    text = (
+        f"Every method trains its decision stage for up to max_steps = {steps} steps of batch "
+        f"{config['batch_size']} × {config['gradient_accumulation_steps']} accumulation, "
+        f"lr {config['lr']}, on the same data and backbone; each seed is run by every method."
+    )
+    if single:
+        text += f" Single-stage methods ({', '.join(single)}) train that stage only."
+    if double:
+        text += (
+            f" Two-stage methods ({', '.join(double)}) first train Stage 1 (explain: x → "
+            f"rationale) for up to stage1_max_steps = {stage1} steps at lr {stage1_lr}, so they "
+            f"take up to {steps + stage1} optimisation steps in all"
+            + (f", {stage1} more than the single-stage methods." if single else ".")
+        )
+    text += " Early stopping may end any stage sooner; each run's steps are listed below."
+    return text
+
+
+def shared_config(plan: Sequence[PlannedRun]) -> dict[str, Any]:
+    """The training options common to every run (the first run's, less method/seed/output)."""
+    dumped = plan[0].config.dump()
+    return {k: v for k, v in dumped.items() if k not in PER_RUN_KEYS}
+
+
+def bench_info(
+    spec: BenchSpec,
+    plan: Sequence[PlannedRun],
+    splits: Mapping[str, Path],
+    runs: Sequence[RunResult],
+    *,
+    n_test: int,
+    wall_time_s: float,
+    command: str,
+    created_at: str,
+) -> dict[str, Any]:
+    """Everything besides the numbers that a reader of the results needs: command, data,
+    budget, shared configuration, hardware and wall time."""
+    from reason2decide.data.fingerprint import fingerprint
+    from reason2decide.training.runner import environment_info
+
+    methods = list(dict.fromkeys(run.method for run in plan))
+    seeds = list(dict.fromkeys(run.seed for run in plan))
+    config = shared_config(plan)
+    return {
+        "created_at": created_at,
+        "command": command,
+        "methods": methods,
+        "seeds": seeds,
+        "data": {
+            **{name: fingerprint(path) for name, path in splits.items()},
+            "n_test_evaluated": n_test,
+            "test_limit": spec.test_limit,
+        },
+        "budget": {k: config.get(k) for k in BUDGET_KEYS},
+        "budget_note": budget_note(methods, config),
+        "evaluation": {
+            "batch_size": spec.eval_batch_size,
+            "with_bertscore": spec.with_bertscore,
+            "bertscore_model": spec.bertscore_model,
+            "bertscore_layers": spec.bertscore_layers,
+        },
+        "config": config,
+        "environment": environment_info(),
+        "wall_time_s": {
+            "this_invocation": round(wall_time_s, 2),
+            "runs_total": _runs_wall_time(runs),
+        },
+    }
+
+
+def _runs_wall_time(runs: Sequence[RunResult]) -> float:
+    total = 0.0
+    for run in runs:
+        total += float(run.extra.get("train_wall_s") or 0.0) + float(run.eval_wall_s or 0.0)
+    return round(total, 2)
+
+
+def _relative(path: str, root: Path) -> str:
+    try:
+        return os.path.relpath(path, root)
+    except ValueError:  # another drive on Windows
+        return path
+
+
+def _steps_text(steps: Mapping[str, Any]) -> str:
+    return " + ".join(f"{name} {n}" for name, n in steps.items()) or "—"
+
+
+def _table_md(
+    summary: Mapping[str, MethodSummary], keys: Sequence[str], with_seeds: bool
+) -> list[str]:
+    head = ["method"] + (["seeds"] if with_seeds else []) + [METRICS[k] for k in keys]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for method, ms in summary.items():
+        cells = [method] + ([str(ms.n_seeds)] if with_seeds else [])
+        cells += [format_summary(ms.metrics[k], ms.n_seeds, k) for k in keys]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def results_markdown(
+    summary: Mapping[str, MethodSummary],
+    runs: Sequence[RunResult],
+    info: Mapping[str, Any],
+    plots: Sequence[Path],
+    output: Path,
+) -> str:
+    """The text of ``results.md``."""
+    env = info["environment"]
+    hardware = env.get("gpu") or f"CPU ({env.get('cpu_count')} cores)"
+    if env.get("gpu"):
+        hardware += f" × {env.get('gpu_count', 1)}"
+    test = info["data"]["test"]
+    walls = info["wall_time_s"]
+    lines = [
+        "# Benchmark results",
+        "",
+        "```",
+        info["command"],
+        "```",
+        "",
+        f"- created: {info['created_at']}",
+        f"- methods: {', '.join(info['methods'])}; seeds: {', '.join(map(str, info['seeds']))}",
+        f"- data: train {info['data']['train']['path']} ({info['data']['train'].get('rows')} "
+        f"rows), val {info['data']['val']['path']} ({info['data']['val'].get('rows')} rows), "
+        f"test {test['path']} ({info['data']['n_test_evaluated']} examples evaluated)",
+        f"- backbone: {info['budget']['model']}",
+        f"- hardware: {hardware}; {env.get('platform')}; torch {env.get('torch')}, "
+        f"transformers {env.get('transformers')}, reason2decide {env.get('reason2decide')}",
+        f"- wall time: {walls['this_invocation']:.0f} s for this invocation; "
+        f"{walls['runs_total']:.0f} s of training and evaluation summed over all runs "
+        "(as recorded by each run, including runs done by earlier invocations)",
+        "",
+        "## Budget",
+        "",
+        info["budget_note"],
+        "",
+        "| option | value |",
+        "|---|---|",
+        *[f"| {k} | {v} |" for k, v in info["budget"].items() if v is not None],
+        "",
+        "## Results",
+        "",
+        "Mean ± sample standard deviation over the seeds ('seeds' = how many); '(n=k)' marks a "
+        "metric that only k seeds have; '—' marks a metric the method does not have (e.g. "
+        "rationale metrics of label-only SFT), never counted as 0. ECE: lower is better."
+        + (
+            ""
+            if info["evaluation"]["with_bertscore"]
+            else " BERTScore was not computed (--no-bertscore)."
+        ),
+        "",
+        *_table_md(summary, MAIN_METRICS, with_seeds=True),
+        "",
+        "### More metrics",
+        "",
+        *_table_md(summary, MORE_METRICS, with_seeds=False),
+        "",
+        "## Runs",
+        "",
+        "| method | seed | this invocation | steps | train s | eval s | folder |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        train_s = run.extra.get("train_wall_s")
+        steps = _steps_text(run.extra.get("steps", {}))
+        lines.append(
+            f"| {run.method} | {run.seed} | {run.action} | {steps}"
+            f" | {'—' if train_s is None else f'{train_s:.1f}'}"
+            f" | {'—' if run.eval_wall_s is None else f'{run.eval_wall_s:.1f}'}"
+            f" | {_relative(run.path, output)} |"
+        )
+    if plots:
+        lines += [
+            "",
+            "## Plots",
+            "",
+            "Bars: mean over seeds, error bars ± 1 std, dots the single seeds. Curves: the "
+            "decision stage of each method (Stage 2 for two-stage methods; the only stage "
+            "otherwise) against its step, mean over seeds with a ± 1 std band; Stage 1's loss "
+            "has its own figure.",
+            "",
+        ]
+        for plot in plots:
+            rel = _relative(str(plot), output)
+            lines.append(f"![{plot.stem}]({rel})")
+    return "\n".join(lines) + "\n"
+
+
+def csv_rows(summary: Mapping[str, MethodSummary]) -> list[dict[str, Any]]:
+    """One row per method: seeds, ``<metric>_mean/_std/_n`` for every metric, run folders."""
+    rows = []
+    for method, ms in summary.items():
+        row: dict[str, Any] = {
+            "method": method,
+            "n_seeds": ms.n_seeds,
+            "seeds": ";".join(map(str, ms.seeds)),
+        }
+        for key, s in ms.metrics.items():
+            row[f"{key}_mean"] = s.mean
+            row[f"{key}_std"] = s.std
+            row[f"{key}_n"] = s.n
+        row["run_folders"] = ";".join(r["path"] for r in ms.runs)
+        rows.append(row)
+    return rows
+
+
+def write_csv(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Write ``rows`` as CSV (absent values are empty cells), atomically."""
+    fields = list(dict.fromkeys(k for row in rows for k in row))
+    with atomic_open(path) as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in fields})
+
+
+def write_results(
+    output: Path,
+    summary: Mapping[str, MethodSummary],
+    runs: Sequence[RunResult],
+    info: Mapping[str, Any],
+    plots: Sequence[Path],
+) -> list[Path]:
+    """Write results.md, results.csv and results.json into ``output``; return their paths."""
+    output = Path(output)
+    payload = {
+        **info,
+        "metric_names": dict(METRICS),
+        "summary": {method: ms.to_dict() for method, ms in summary.items()},
+        "runs": [run.to_dict() for run in runs],
+        "plots": [_relative(str(p), output) for p in plots],
+    }
+    paths = [output / RESULTS_MD, output / RESULTS_CSV, output / RESULTS_JSON]
+    with atomic_open(paths[0]) as handle:
+        handle.write(results_markdown(summary, runs, info, plots, output))
+    write_csv(paths[1], csv_rows(summary))
+    write_json(paths[2], payload)
+    return paths
+
+
+def results_table(
+    summary: Mapping[str, MethodSummary], keys: Sequence[str] | None = None, title: str = ""
+) -> Table:
+    """The results as a rich table for the terminal: one row per metric (all of
+    :data:`~reason2decide.bench.aggregate.METRICS` by default), one column per method, so that
+    six methods fit a terminal; metrics no method has are left out."""
+    keys = list(keys) if keys is not None else list(METRICS)
+    keys = [k for k in keys if any(ms.metrics[k].mean is not None for ms in summary.values())]
+    table = Table(title=title or None, show_header=True, header_style="bold")
+    table.add_column("metric", no_wrap=True)
+    for method in summary:
+        table.add_column(method, justify="right", no_wrap=True)
+    table.add_row("seeds", *[str(ms.n_seeds) for ms in summary.values()])
+    table.add_section()
+    for key in keys:
+        table.add_row(
+            METRICS[key],
+            *[format_summary(ms.metrics[key], ms.n_seeds, key, sep="±") for ms in summary.values()],
+        )
+    return table

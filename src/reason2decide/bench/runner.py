@@ -1,0 +1,565 @@
+"""Run every method × seed of a benchmark with the same budget, in this process.
+
+A thin layer over :func:`~reason2decide.training.run_training` and
+:func:`~reason2decide.evaluation.pipeline.evaluate_model`: it plans the grid, skips what is done,
+resumes what was interrupted, evaluates on the test split, then aggregates, plots and reports.
+
+Output folder layout::
+
+    OUTPUT/
+      runs/<method>/seed<k>/      an ordinary training output folder (run.json, model/, ...)
+        eval/metrics.json         the test metrics (written last: its presence marks the end)
+        eval/predictions.jsonl    one record per test example
+      results.md, results.csv, results.json
+      plots/metric_<name>.png, plots/curves_<quantity>.png
+
+A run is *complete* when its ``run.json`` says ``"status": "complete"`` and its evaluation exists
+with the same evaluation settings; complete runs are skipped, so running the same command again
+after an interruption continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import gc
+import shlex
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from reason2decide.bench.aggregate import RunResult, aggregate, flatten_metrics
+from reason2decide.data.example import Example
+from reason2decide.errors import R2DError
+from reason2decide.io import read_json
+from reason2decide.methods import METHODS
+from reason2decide.training.config import TrainConfig, build_config, load_yaml
+
+Say = Callable[[str], None]
+
+#: Every method, in the order a benchmark runs and reports them by default.
+DEFAULT_METHODS: tuple[str, ...] = (
+    "r2d",
+    "sft",
+    "dss",
+    "r2d-no-stage1",
+    "r2d-no-sampling",
+    "r2dc",
+)
+#: File names tried for each split inside ``--data``, first match wins.
+SPLIT_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")
+#: Training options the bench sets per run: a config file's values for them are replaced.
+BENCH_OWNED = ("method", "seed", "train", "val", "output")
+#: Training options that make no sense in a bench (it trains every stage of every method).
+BENCH_FORBIDDEN = ("stage", "init")
+
+RUNS_DIR = "runs"
+EVAL_DIR = "eval"
+METRICS_FILE = "metrics.json"
+PREDICTIONS_FILE = "predictions.jsonl"
+
+#: What happens to a run, as printed and recorded: planned state → action.
+ACTIONS = {"complete": "skipped", "evaluate": "evaluated", "resume": "resumed", "new": "trained"}
+
+
+@dataclass
+class BenchSpec:
+    """What to benchmark and how.
+
+    ``training`` holds :class:`~reason2decide.training.TrainConfig` options shared by every run
+    (model and budget: ``max_steps``, ``stage1_max_steps``, ``batch_size``, ``lr``, ...); None
+    values mean "not given". ``config_file`` is a YAML file of further shared options (flags in
+    ``training`` win). Method, seed, data files and output folder are set by the bench.
+    """
+
+    data: Path
+    output: Path
+    methods: Sequence[str] = DEFAULT_METHODS
+    seeds: Sequence[int] = (0,)
+    training: Mapping[str, Any] = field(default_factory=dict)
+    config_file: Path | None = None
+    test_limit: int | None = None
+    eval_batch_size: int = 16
+    with_bertscore: bool = True
+    bertscore_model: str | None = None
+    bertscore_layers: int | None = None
+    progress: bool = True
+    command: str | None = None
+
+    def __post_init__(self) -> None:
+        self.data = Path(self.data)
+        self.output = Path(self.output)
+        if self.config_file is not None:
+            self.config_file = Path(self.config_file)
+
+
+@dataclass
+class PlannedRun:
+    """One cell of the grid: its config, folder and state (complete/evaluate/resume/new)."""
+
+    method: str
+    seed: int
+    path: Path
+    config: TrainConfig
+    state: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} seed {self.seed}"
+
+
+@dataclass
+class BenchOutcome:
+    """What :func:`run_bench` did and wrote."""
+
+    output: Path
+    runs: list[RunResult]
+    summary: dict[str, Any]
+    files: list[Path]
+    plots: list[Path]
+    wall_time_s: float
+
+
+# ---------------------------------------------------------------------- parsing and checks
+def parse_methods(text: str | Sequence[str]) -> list[str]:
+    """Method names from ``"r2d,sft"`` (or a list); unknown or repeated names are user errors."""
+    names = [m.strip() for m in (text.split(",") if isinstance(text, str) else text)]
+    names = [m for m in names if m]
+    if not names:
+        raise R2DError(
+            "no methods given", field="methods", hint=f"choose from {', '.join(METHODS)}"
+        )
+    unknown = [m for m in names if m not in METHODS]
+    if unknown:
+        raise R2DError(
+            f"unknown method(s) {', '.join(repr(m) for m in unknown)}",
+            field="methods",
+            hint=f"choose from {', '.join(METHODS)}",
+        )
+    repeated = sorted({m for m in names if names.count(m) > 1})
+    if repeated:
+        raise R2DError(f"method(s) listed twice: {', '.join(repeated)}", field="methods")
+    return names
+
+
+def parse_seeds(text: str | Sequence[int]) -> list[int]:
+    """Seeds from ``"0,1,2"`` (or a list of ints); non-integers and repeats are user errors."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    seeds: list[int] = []
+    for item in items:
+        if isinstance(item, str) and not item.strip():
+            continue
+        try:
+            seeds.append(int(item))
+        except (TypeError, ValueError):
+            raise R2DError(
+                f"seed {item!r} is not an integer", field="seeds", hint="e.g. --seeds 0,1,2"
+            ) from None
+    if not seeds:
+        raise R2DError("no seeds given", field="seeds", hint="e.g. --seeds 0,1,2")
+    if len(set(seeds)) != len(seeds):
+        raise R2DError("a seed is listed twice", field="seeds")
+    return seeds
+
+
+def find_splits(data: Path) -> dict[str, Path]:
+    """The train/val/test files of a prepared data folder (``train.jsonl``, ...)."""
+    if not data.is_dir():
+        raise R2DError(
+            "the --data folder does not exist" if not data.exists() else "--data is not a folder",
+            path=data,
+            hint="prepare one with 'r2d data prepare SOURCE --out DIR' "
+            "or 'r2d data synth-triage --out DIR'",
+        )
+    found: dict[str, Path] = {}
+    for split in ("train", "val", "test"):
+        for suffix in SPLIT_SUFFIXES:
+            candidate = data / f"{split}{suffix}"
+            if candidate.is_file():
+                found[split] = candidate.resolve()
+                break
+        else:
+            raise R2DError(
+                f"no {split} split in the data folder",
+                path=data,
+                hint=f"expected {split}.jsonl (or .csv/.tsv/.parquet) beside the other splits, "
+                "as written by 'r2d data prepare SOURCE --out DIR'",
+            )
+    return found
+
+
+def _check_config_file(config_file: Path | None, say: Say) -> None:
+    if config_file is None:
+        return
+    values = load_yaml(config_file)
+    forbidden = [k for k in BENCH_FORBIDDEN if values.get(k) not in (None, "all")]
+    if forbidden:
+        raise R2DError(
+            f"a bench trains every stage of every method: remove {', '.join(forbidden)}",
+            path=config_file,
+        )
+    owned = [k for k in BENCH_OWNED if k in values]
+    if owned:
+        say(
+            f"note: {config_file} sets {', '.join(owned)}; the bench sets these itself "
+            "(--data, --methods, --seeds, --output) and ignores the file's values."
+        )
+
+
+def run_path(output: Path, method: str, seed: int) -> Path:
+    """The folder of one run: ``OUTPUT/runs/<method>/seed<k>``."""
+    return output / RUNS_DIR / method / f"seed{seed}"
+
+
+def eval_settings(spec: BenchSpec, test: Path) -> dict[str, Any]:
+    """What decides a run's test metrics besides its model; a change re-evaluates the run."""
+    from reason2decide.data.fingerprint import fingerprint
+
+    return {
+        "test_sha256": fingerprint(test)["sha256"],
+        "test_limit": spec.test_limit,
+        "with_bertscore": spec.with_bertscore,
+        "bertscore_model": spec.bertscore_model,
+        "bertscore_layers": spec.bertscore_layers,
+    }
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return read_json(path)
+    except (OSError, ValueError) as exc:
+        raise R2DError(
+            f"cannot read: {exc}",
+            path=path,
+            hint="delete this run's folder to run it again from scratch",
+        ) from None
+
+
+def run_state(path: Path, settings: Mapping[str, Any]) -> str:
+    """``complete`` (trained and evaluated with ``settings``), ``evaluate`` (trained, not or
+    differently evaluated), ``resume`` (a run.json that is not complete) or ``new``."""
+    from reason2decide.training.runner import MODEL_DIR, RUN_FILE
+
+    if not (path / RUN_FILE).is_file():
+        return "new"
+    manifest = _read_json(path / RUN_FILE)
+    if manifest.get("status") != "complete" or not (path / MODEL_DIR).is_dir():
+        return "resume"
+    metrics_path = path / EVAL_DIR / METRICS_FILE
+    if not metrics_path.is_file():
+        return "evaluate"
+    saved = (_read_json(metrics_path).get("bench_eval") or {}).get("settings")
+    return "complete" if saved == dict(settings) else "evaluate"
+
+
+#: Config keys not compared with an existing run's: the folder itself (a bench folder may be
+#: moved) and the data paths (compared by content instead, through the run's fingerprints).
+_NOT_COMPARED = ("output", "train", "val")
+
+
+def config_clashes(
+    manifest: Mapping[str, Any], planned: TrainConfig, data_sha256: Mapping[str, str]
+) -> list[str]:
+    """How an existing run (its ``run.json``) differs from the run this bench would start:
+    configuration values, and the content of the training and validation files
+    (``data_sha256``: split name → sha256 of the file now)."""
+    saved = manifest.get("config") or {}
+    dumped = planned.dump()
+    clashes = [
+        f"{key}={saved[key]!r} (now {dumped[key]!r})"
+        for key in dumped
+        if key in saved and key not in _NOT_COMPARED and saved[key] != dumped[key]
+    ]
+    for split in ("train", "val"):
+        before = ((manifest.get("data") or {}).get(split) or {}).get("sha256")
+        if before is not None and before != data_sha256[split]:
+            clashes.append(f"the {split} file's content changed")
+    return clashes
+
+
+def plan_bench(spec: BenchSpec, *, say: Say = print) -> list[PlannedRun]:
+    """Check everything a bench needs, then list its runs (seed by seed, methods in order).
+
+    Raises :class:`R2DError` before anything is trained for: an unknown method, a bad seed, a
+    data folder without train/val/test, a bad shared option, or an existing run whose saved
+    configuration differs from the one this bench would use (another budget, model or data).
+    """
+    from reason2decide.data.fingerprint import fingerprint
+    from reason2decide.training.runner import RUN_FILE
+
+    methods = parse_methods(spec.methods)
+    seeds = parse_seeds(spec.seeds)
+    splits = find_splits(Path(spec.data))
+    owned = sorted(set(spec.training) & set(BENCH_OWNED + BENCH_FORBIDDEN))
+    if owned:
+        raise R2DError(f"the bench sets {', '.join(owned)} itself", field="training")
+    if spec.test_limit is not None and spec.test_limit < 1:
+        raise R2DError("--test-limit must be at least 1", field="test_limit")
+    if spec.eval_batch_size < 1:
+        raise R2DError("--eval-batch-size must be at least 1", field="eval_batch_size")
+    _check_config_file(spec.config_file, say)
+    settings = eval_settings(spec, splits["test"])
+    output = Path(spec.output).resolve()
+    data_sha256 = {split: fingerprint(splits[split])["sha256"] for split in ("train", "val")}
+
+    plan: list[PlannedRun] = []
+    for seed in seeds:
+        for method in methods:
+            path = run_path(output, method, seed)
+            flags = {
+                **{k: v for k, v in spec.training.items() if v is not None},
+                "method": method,
+                "seed": seed,
+                "train": splits["train"],
+                "val": splits["val"],
+                "output": path,
+            }
+            config = build_config(flags, spec.config_file)
+            state = run_state(path, settings)
+            if state != "new":
+                clashes = config_clashes(_read_json(path / RUN_FILE), config, data_sha256)
+                if clashes:
+                    raise R2DError(
+                        f"{method} seed {seed} was run with another configuration: "
+                        + "; ".join(clashes),
+                        path=path / RUN_FILE,
+                        hint="use the options of that bench, another --output, "
+                        "or delete the run's folder to run it again",
+                    )
+            plan.append(PlannedRun(method, seed, path, config, state))
+    return plan
+
+
+# ---------------------------------------------------------------------- one run
+def _test_examples(plan: Sequence[PlannedRun], spec: BenchSpec, test: Path) -> list[Example]:
+    from reason2decide.data.readers import ColumnMap, read_examples
+
+    config = plan[0].config  # columns come from the shared options: the same for every run
+    columns = ColumnMap(
+        question=config.question_col,
+        label=config.label_col,
+        rationale=config.rationale_col,
+        id=config.id_col,
+    )
+    examples = read_examples(test, columns)
+    return examples[: spec.test_limit] if spec.test_limit is not None else examples
+
+
+def check_rationales(plan: Sequence[PlannedRun], train: Path) -> None:
+    """Fail before any training if a method still to train needs rationales the data lacks."""
+    from reason2decide.data.readers import ColumnMap, read_examples
+
+    todo = [
+        r for r in plan if r.state in ("new", "resume") and METHODS[r.method].requires_rationale
+    ]
+    if not todo:
+        return
+    config = todo[0].config
+    columns = ColumnMap(
+        question=config.question_col,
+        label=config.label_col,
+        rationale=config.rationale_col,
+        id=config.id_col,
+    )
+    read_examples(train, columns, require_rationale=True)
+
+
+def evaluate_run(
+    run: PlannedRun,
+    examples: Sequence[Example],
+    test: Path,
+    settings: Mapping[str, Any],
+    spec: BenchSpec,
+) -> dict[str, Any]:
+    """Evaluate a trained run on the test examples; write ``eval/predictions.jsonl`` and then
+    ``eval/metrics.json`` (atomically, the latter last); return the metrics."""
+    from reason2decide.data.fingerprint import fingerprint
+    from reason2decide.data.labels import LabelSet, check_labels
+    from reason2decide.evaluation.pipeline import evaluate_model
+    from reason2decide.evaluation.report import write_metrics
+    from reason2decide.inference import Predictor
+    from reason2decide.io import write_jsonl
+
+    started = time.perf_counter()
+    predictor = Predictor.from_output(
+        run.path, batch_size=spec.eval_batch_size, precision=run.config.precision
+    )
+    if predictor.labels:
+        check_labels(examples, LabelSet(predictor.labels), test)
+    metrics, records = evaluate_model(
+        predictor,
+        examples,
+        bertscore_model=spec.bertscore_model,
+        bertscore_layers=spec.bertscore_layers,
+        with_bertscore=spec.with_bertscore,
+        progress=spec.progress,
+    )
+    del predictor
+    metrics["model"] = str(run.path)
+    metrics["test"] = fingerprint(test)
+    metrics["bench_eval"] = {
+        "settings": dict(settings),
+        "wall_time_s": round(time.perf_counter() - started, 2),
+    }
+    eval_dir = run.path / EVAL_DIR
+    write_jsonl(eval_dir / PREDICTIONS_FILE, records)
+    write_metrics(eval_dir / METRICS_FILE, metrics)
+    return metrics
+
+
+def _release_memory() -> None:
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+
+
+def _fmt_metric(value: Any) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
+def execute_run(
+    run: PlannedRun,
+    *,
+    examples: Sequence[Example],
+    test: Path,
+    settings: Mapping[str, Any],
+    spec: BenchSpec,
+    say: Say,
+    callbacks: Sequence[Any] = (),
+) -> RunResult:
+    """Bring one run to complete (train, resume or only evaluate, as its state says)."""
+    from reason2decide.training.runner import RUN_FILE, run_training
+
+    started = time.perf_counter()
+    action = ACTIONS[run.state]
+    if run.state in ("new", "resume"):
+        if run.state == "new" and run.path.exists() and any(run.path.iterdir()):
+            # A folder without run.json: a run that died before writing it. Nothing to keep.
+            import shutil
+
+            say(f"  removing the leftovers of a run that never started: {run.path}")
+            shutil.rmtree(run.path)
+        run_training(
+            run.config,
+            resume=run.state == "resume",
+            say=lambda line: say(f"  {line}"),
+            callbacks=callbacks,
+        )
+        _release_memory()
+    if run.state != "complete":
+        evaluate_run(run, examples, test, settings, spec)
+        _release_memory()
+    manifest = _read_json(run.path / RUN_FILE)
+    metrics = _read_json(run.path / EVAL_DIR / METRICS_FILE)
+    flat = flatten_metrics(metrics, manifest)
+    stages = manifest.get("stages") or {}
+    return RunResult(
+        method=run.method,
+        seed=run.seed,
+        path=str(run.path),
+        metrics=flat,
+        action=action,
+        eval_wall_s=(metrics.get("bench_eval") or {}).get("wall_time_s"),
+        extra={
+            "train_wall_s": manifest.get("wall_time_s"),
+            "steps": {name: s.get("steps_done") for name, s in stages.items()},
+            "early_stopped_at": {name: s.get("early_stopped_at") for name, s in stages.items()},
+            "resumed_at": manifest.get("resumed_at", []),
+            "this_invocation_wall_s": round(time.perf_counter() - started, 2),
+        },
+    )
+
+
+# ---------------------------------------------------------------------- the whole bench
+def default_command() -> str:
+    """The command line of this process, shell-quoted (``r2d bench ...`` from the CLI)."""
+    return shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
+def run_bench(spec: BenchSpec, *, say: Say = print, callbacks: Sequence[Any] = ()) -> BenchOutcome:
+    """Run the grid of ``spec`` (skipping complete runs), then write results and plots.
+
+    ``callbacks`` are extra ``transformers.TrainerCallback`` objects passed to every training
+    run (tests use one to simulate an interruption). An interruption (``KeyboardInterrupt``)
+    propagates; running the same bench again resumes it.
+    """
+    from reason2decide.bench.plots import write_plots
+    from reason2decide.bench.report import bench_info, write_results
+
+    started = time.perf_counter()
+    plan = plan_bench(spec, say=say)
+    splits = find_splits(Path(spec.data))
+    settings = eval_settings(spec, splits["test"])
+    examples = _test_examples(plan, spec, splits["test"])
+    check_rationales(plan, splits["train"])
+    output = Path(spec.output).resolve()
+    todo = sum(run.state != "complete" for run in plan)
+    say(
+        f"bench: {len(plan)} runs ({len(parse_methods(spec.methods))} methods × "
+        f"{len(parse_seeds(spec.seeds))} seeds), {len(plan) - todo} already complete; "
+        f"{len(examples)} test examples -> {output}"
+    )
+
+    results: list[RunResult] = []
+    for index, run in enumerate(plan, 1):
+        head = f"[{index}/{len(plan)}] {run.label}"
+        if run.state == "complete":
+            say(f"{head}: skipped (already complete)")
+        else:
+            doing = {
+                "new": "training",
+                "resume": "resuming the interrupted training",
+                "evaluate": "trained earlier, evaluating",
+            }[run.state]
+            say(f"{head}: {doing}")
+        try:
+            result = execute_run(
+                run,
+                examples=examples,
+                test=splits["test"],
+                settings=settings,
+                spec=spec,
+                say=say,
+                callbacks=callbacks,
+            )
+        except KeyboardInterrupt:
+            say(f"{head}: interrupted; run the same command again to resume")
+            raise
+        results.append(result)
+        if run.state != "complete":
+            m = result.metrics
+            say(
+                f"{head}: {result.action} in {result.extra['this_invocation_wall_s']:.0f} s; "
+                f"test accuracy {_fmt_metric(m.get('accuracy'))}, "
+                f"macro-F1 {_fmt_metric(m.get('macro_f1'))}, BLEU {_fmt_metric(m.get('bleu'))}"
+            )
+
+    methods = parse_methods(spec.methods)
+    summary = aggregate(results, methods)
+    plots = write_plots(output, summary, results)
+    info = bench_info(
+        spec,
+        plan,
+        splits,
+        results,
+        n_test=len(examples),
+        wall_time_s=time.perf_counter() - started,
+        command=spec.command or default_command(),
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    files = write_results(output, summary, results, info, plots)
+    return BenchOutcome(
+        output=output,
+        runs=results,
+        summary=summary,
+        files=files,
+        plots=plots,
+        wall_time_s=info["wall_time_s"]["this_invocation"],
+    )

@@ -1,0 +1,139 @@
+"""``r2d bench`` user errors: each exits 2 with one message, before anything is trained."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from reason2decide.bench import parse_methods, parse_seeds
+from reason2decide.cli import app
+from reason2decide.errors import R2DError
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def data(tmp_path) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    row = {"id": "a", "question": "fever?", "label": "yes", "rationale": "fever means yes"}
+    other = {"id": "b", "question": "itch?", "label": "no", "rationale": "itch means no"}
+    for split in ("train", "val", "test"):
+        (folder / f"{split}.jsonl").write_text(json.dumps(row) + "\n" + json.dumps(other) + "\n")
+    return folder
+
+
+def bench(*args) -> object:
+    return runner.invoke(app, ["bench", *[str(a) for a in args]])
+
+
+def assert_user_error(result, *fragments: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.output, result.output
+
+
+def test_unknown_method_lists_the_choices(data, tmp_path):
+    result = bench("--data", data, "--output", tmp_path / "o", "--methods", "r2d,cot")
+    assert_user_error(result, "'cot'", "sft", "r2d-no-sampling", "r2dc")
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_seeds_and_repeated_methods(data, tmp_path):
+    assert_user_error(bench("--data", data, "--output", tmp_path, "--seeds", "0,x"), "'x'")
+    assert_user_error(bench("--data", data, "--output", tmp_path, "--seeds", "1,1"), "twice")
+    result = bench("--data", data, "--output", tmp_path, "--methods", "sft,sft")
+    assert_user_error(result, "sft")
+
+
+def test_missing_split_names_the_folder(data, tmp_path):
+    (data / "test.jsonl").unlink()
+    result = bench("--data", data, "--output", tmp_path / "o", "--methods", "sft")
+    assert_user_error(result, str(data), "test", "r2d data prepare")
+    assert_user_error(bench("--data", tmp_path / "nope", "--output", tmp_path), "nope")
+
+
+def test_config_that_picks_a_stage_is_refused(data, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("stage: '1'\n")
+    result = bench("--data", data, "--output", tmp_path / "o", "--config", config)
+    assert_user_error(result, "c.yaml", "stage")
+    config.write_text("learning_rte: 1\n")
+    result = bench("--data", data, "--output", tmp_path / "o", "--config", config)
+    assert_user_error(result, "learning_rte")
+
+
+def test_bad_budget_value_names_the_flag(data, tmp_path):
+    result = bench("--data", data, "--output", tmp_path / "o", "--max-steps", "0")
+    assert_user_error(result, "--max-steps")
+
+
+def test_parsers():
+    assert parse_methods(" r2d , sft,") == ["r2d", "sft"]
+    assert parse_seeds("0, 1,2") == [0, 1, 2] and parse_seeds([3]) == [3]
+    with pytest.raises(R2DError, match="no methods"):
+        parse_methods(",")
+
+
+def test_help_explains_the_budget():
+    result = runner.invoke(app, ["bench", "--help"])
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "--stage1-max-steps" in text and "two-stage methods" in text
+
+
+def fake_run(planned, *, status: str, model: bool = False, settings=None, train_sha=None):
+    """Write what a run leaves behind (no training): run.json, model/, eval/metrics.json."""
+    from reason2decide.data.fingerprint import fingerprint
+
+    path = planned.path
+    path.mkdir(parents=True, exist_ok=True)
+    config = planned.config.dump()
+    sha = train_sha or fingerprint(config["train"])["sha256"]
+    manifest = {"status": status, "config": config, "data": {"train": {"sha256": sha}}}
+    (path / "run.json").write_text(json.dumps(manifest))
+    if model:
+        (path / "model").mkdir(exist_ok=True)
+    if settings is not None:
+        (path / "eval").mkdir(exist_ok=True)
+        (path / "eval/metrics.json").write_text(json.dumps({"bench_eval": {"settings": settings}}))
+
+
+def test_plan_states_and_clashes(data, tmp_path):
+    from reason2decide.bench import BenchSpec, plan_bench
+    from reason2decide.bench.runner import eval_settings
+
+    spec = BenchSpec(data=data, output=tmp_path / "b", methods=["sft"], seeds=[0, 1, 2, 3])
+    plan = plan_bench(spec, say=lambda _: None)
+    assert [(r.method, r.seed, r.state) for r in plan] == [("sft", s, "new") for s in range(4)]
+    assert plan[1].path == (tmp_path / "b/runs/sft/seed1").resolve()
+    assert plan[1].config.seed == 1 and plan[1].config.method == "sft"
+    settings = eval_settings(spec, data / "test.jsonl")
+    fake_run(plan[0], status="running")
+    fake_run(plan[1], status="complete", model=True)
+    fake_run(plan[2], status="complete", model=True, settings=settings)
+    fake_run(plan[3], status="complete", model=True, settings={**settings, "test_limit": 5})
+    states = [r.state for r in plan_bench(spec, say=lambda _: None)]
+    assert states == ["resume", "evaluate", "complete", "evaluate"]
+
+    # a moved bench folder is the same bench; other training data is not
+    moved = tmp_path / "moved"
+    (tmp_path / "b").rename(moved)
+    spec.output = moved
+    assert [r.state for r in plan_bench(spec, say=lambda _: None)][2] == "complete"
+    fake_run(plan_bench(spec, say=lambda _: None)[0], status="running", train_sha="0" * 64)
+    with pytest.raises(R2DError, match="train file's content changed"):
+        plan_bench(spec, say=lambda _: None)
+
+
+def test_methods_that_need_rationales_fail_before_any_training(data, tmp_path):
+    row = {"id": "a", "question": "fever?", "label": "yes"}
+    other = {"id": "b", "question": "itch?", "label": "no"}
+    (data / "train.jsonl").write_text(json.dumps(row) + "\n" + json.dumps(other) + "\n")
+    result = bench("--data", data, "--output", tmp_path / "o", "--methods", "sft,r2d")
+    assert_user_error(result, "train.jsonl", "rationale")
+    assert not (tmp_path / "o" / "runs").exists(), "sft must not train first"
