@@ -10,8 +10,9 @@ import typer
 
 from reason2decide.cli.app import app, console, console_err, user_errors
 
-BENCH_HELP = """Train and evaluate every method × seed with the same budget; write results.md,
-results.csv, results.json and plots into --output.
+BENCH_HELP = """Train and evaluate every method × seed with the same budget; one table, its plots.
+
+Writes results.md, results.csv, results.json and plots/ into --output.
 
 Budget: every method trains its decision stage for --max-steps steps (sft, dss and r2d-no-stage1
 have only that stage); the two-stage methods (r2d, r2d-no-sampling, r2dc) first train Stage 1
