@@ -140,6 +140,9 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path):
     assert any("stage1: already complete" in s for s in said)
     stage2 = manifest["stages"]["stage2"]
     assert stage2["resumed_from_step"] == 10 and stage2["steps_done"] == 20
+    first, second = stage2["attempts"]
+    assert not first["completed"] and second["completed"]
+    assert stage2["wall_time_s"] == pytest.approx(first["wall_time_s"] + second["wall_time_s"])
     assert manifest["status"] == "complete" and manifest["resumed_at"]
     steps = [
         r["step"] for r in read_log(tmp_path / "run") if r["stage"] == "stage2" and "loss" in r

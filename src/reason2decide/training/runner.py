@@ -43,6 +43,7 @@ LABELS_FILE = "labels.json"
 LOG_FILE = "log_history.jsonl"
 MODEL_DIR = "model"
 STAGE_FILE = "stage.json"
+ATTEMPTS_FILE = "attempts.json"
 
 Say = Callable[[str], None]
 
@@ -188,6 +189,7 @@ def environment_info() -> dict[str, Any]:
         "transformers": transformers.__version__,
         "accelerate": accelerate.__version__,
         "platform": platform.platform(),
+        "cpu": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
     }
@@ -195,6 +197,18 @@ def environment_info() -> dict[str, Any]:
         info["gpu"] = torch.cuda.get_device_name(0)
         info["gpu_count"] = torch.cuda.device_count()
     return info
+
+
+def _cpu_model() -> str:
+    """The processor's model name (``/proc/cpuinfo`` on Linux), else what platform says."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def _now() -> str:
@@ -300,10 +314,20 @@ def train_stage(
         load_objective_state(objective, Path(checkpoint))
     if is_main_process():
         truncate_log(log_path, name, resumed_from if resumed_from is not None else -1)
+    attempts_file = stage_dir / ATTEMPTS_FILE
+    earlier = read_json(attempts_file) if checkpoint and attempts_file.is_file() else []
     started = time.perf_counter()
-    with quiet_transformers():
-        trainer.train(resume_from_checkpoint=checkpoint)
+    try:
+        with quiet_transformers():
+            trainer.train(resume_from_checkpoint=checkpoint)
+    except BaseException:
+        # Keep the time of an interrupted attempt, so a resumed run reports its whole cost.
+        if is_main_process():
+            elapsed = round(time.perf_counter() - started, 2)
+            write_json(attempts_file, [*earlier, {"wall_time_s": elapsed, "completed": False}])
+        raise
     wall = time.perf_counter() - started
+    attempts = [*earlier, {"wall_time_s": round(wall, 2), "completed": True}]
     state = trainer.state
     # A resumed trainer replaces stateful callbacks with restored copies: ask it for the live one.
     early = next(
@@ -322,7 +346,8 @@ def train_stage(
         "early_stopped_at": early.stopped_at,
         "early_stopping": {"patience": patience, "start_step": start},
         "resumed_from_step": resumed_from,
-        "wall_time_s": round(wall, 2),
+        "wall_time_s": round(sum(a["wall_time_s"] for a in attempts), 2),
+        "attempts": attempts,
         "seconds_per_step": round(wall / max(1, state.global_step - (resumed_from or 0)), 4),
     }
     return trainer.model, summary
