@@ -335,6 +335,8 @@ def _provenance(
         "output_col": options.output_col,
         "mask_label": options.mask_label,
         "placeholder": options.placeholder if options.mask_label else None,
-        "summary": {k: v for k, v in summary.to_dict().items() if k not in ("output", "usage")},
+        "summary": {
+            k: v for k, v in summary.to_dict().items() if k not in ("output", "provenance", "usage")
+        },
         "usage": summary.usage,
     }
