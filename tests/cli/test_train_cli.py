@@ -81,8 +81,12 @@ def test_train_predict_evaluate_from_the_command_line(toy, tmp_path):
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
     assert metrics["n"] == 16 and 0.0 <= metrics["accuracy"] <= 1.0
-    assert {"macro_f1", "per_class", "confusion_matrix", "bleu"} <= set(metrics)
+    assert {"macro_f1", "per_class", "confusion_matrix", "bleu", "ece"} <= set(metrics)
     assert metrics["bertscore_f1"] is None
+    for key in ("consistency", "sufficiency", "gold_robustness"):
+        assert 0.0 <= metrics[key] <= 1.0
+    assert metrics["rationale_length"]["generated_words"]["mean"] >= 0
+    assert metrics["inference"]["with_rationale"] is True
     assert (tmp_path / "eval" / "predictions.jsonl").is_file()
     assert "accuracy" in result.output
 
@@ -147,3 +151,13 @@ def test_stage_two_without_init_is_refused(tmp_path, toy):
         "train", "--train", data / "train.jsonl", "--output", tmp_path / "o", "--stage", "2"
     )
     assert_user_error(result, "--init")
+
+
+def test_every_config_option_has_a_flag():
+    import inspect
+
+    from reason2decide.cli.train import train
+    from reason2decide.training.config import TrainConfig
+
+    params = set(inspect.signature(train).parameters) | {"train"}
+    assert [f for f in TrainConfig.model_fields if f not in params] == []

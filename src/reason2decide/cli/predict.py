@@ -26,6 +26,9 @@ DECODING = typer.Option(
     None, help="'score' (closed label set) or 'generate' (free text). [the run's setting]"
 )
 DEVICE = typer.Option(None, help="cpu, cuda, cuda:1 ... [cuda when available]")
+PRECISION = typer.Option(
+    "auto", help="auto (bf16 on GPUs and CPUs with hardware bf16, else fp32), fp32, bf16, fp16."
+)
 
 
 @app.command()
@@ -39,6 +42,7 @@ def predict(
     batch_size: int = BATCH_SIZE,
     label_decoding: str | None = DECODING,
     device: str | None = DEVICE,
+    precision: str = PRECISION,
     question_col: str = QUESTION_COL,
     id_col: str = ID_COL,
 ) -> None:
@@ -61,7 +65,11 @@ def predict(
             raise R2DError("--text is empty")
         ids, questions = ["text"], [text.strip()]  # type: ignore[union-attr]
     predictor = Predictor.from_output(
-        model_dir, label_decoding=label_decoding, batch_size=batch_size, device=device
+        model_dir,
+        label_decoding=label_decoding,
+        batch_size=batch_size,
+        device=device,
+        precision=precision,
     )
     started = time.perf_counter()
     predictions = predictor.predict(
@@ -89,12 +97,18 @@ def evaluate(
     batch_size: int = BATCH_SIZE,
     label_decoding: str | None = DECODING,
     device: str | None = DEVICE,
+    precision: str = PRECISION,
     bertscore_model: str | None = typer.Option(
         None, help="Encoder for BERTScore: local folder or hub name. [offline MiniLM]"
     ),
     bertscore_layers: int | None = typer.Option(None, help="Encoder layer for BERTScore."),
     no_bertscore: bool = typer.Option(False, "--no-bertscore", help="Skip BERTScore."),
     no_rationale: bool = typer.Option(False, "--no-rationale", help="Evaluate labels only."),
+    no_faithfulness: bool = typer.Option(
+        False,
+        "--no-faithfulness",
+        help="Skip consistency/sufficiency/gold robustness (labels predicted from rationales).",
+    ),
     limit: int | None = typer.Option(None, help="Evaluate the first N cases only."),
     judge_base_url: str | None = typer.Option(
         None, "--judge-base-url", help="Grade the rationales with an LLM judge on this server."
@@ -113,11 +127,18 @@ def evaluate(
     rationale_col: str = RATIONALE_COL,
     id_col: str = ID_COL,
 ) -> None:
-    """Predict the test cases and write metrics.json, predictions.jsonl and a table."""
+    """Predict the test cases and write metrics.json, predictions.jsonl and a table.
+
+    Metrics: accuracy, macro-F1, per-class P/R/F1, confusion matrix, ECE, BLEU, BERTScore,
+    rationale lengths, and Reason2Decide-C's consistency (label from the generated rationale
+    alone = prediction), sufficiency (= gold) and gold robustness (label from the gold
+    rationale = gold); with --judge-*, LLM-as-a-judge scores.
+    """
     from reason2decide.data.fingerprint import fingerprint
     from reason2decide.data.labels import check_labels
     from reason2decide.data.readers import read_examples
-    from reason2decide.evaluation.report import evaluate_records, metrics_table, write_metrics
+    from reason2decide.evaluation.pipeline import evaluate_model
+    from reason2decide.evaluation.report import metrics_table, write_metrics
     from reason2decide.inference import Predictor
     from reason2decide.io import write_jsonl
 
@@ -130,45 +151,27 @@ def evaluate(
     if limit is not None:
         examples = examples[:limit]
     predictor = Predictor.from_output(
-        model_dir, label_decoding=label_decoding, batch_size=batch_size, device=device
+        model_dir,
+        label_decoding=label_decoding,
+        batch_size=batch_size,
+        device=device,
+        precision=precision,
     )
     if predictor.labels:
         from reason2decide.data.labels import LabelSet
 
         check_labels(examples, LabelSet(predictor.labels), test)
-    started = time.perf_counter()
-    predictions = predictor.predict(
-        [e.question for e in examples], with_rationale=not no_rationale, progress=True
-    )
-    seconds = time.perf_counter() - started
-    records = [
-        {
-            "id": e.id,
-            "question": e.question,
-            "gold_label": e.label,
-            "gold_rationale": e.rationale,
-            **p.to_dict(),
-        }
-        for e, p in zip(examples, predictions, strict=True)
-    ]
-    labels = predictor.labels or sorted({e.label for e in examples})
-    metrics = evaluate_records(
-        records,
-        labels,
+    metrics, records = evaluate_model(
+        predictor,
+        examples,
+        with_rationale=not no_rationale,
+        faithfulness=not no_faithfulness,
         bertscore_model=bertscore_model,
         bertscore_layers=bertscore_layers,
         with_bertscore=not no_bertscore,
     )
     metrics["model"] = str(model_dir)
     metrics["test"] = fingerprint(test)
-    metrics["label_decoding"] = predictor.label_decoding
-    metrics["inference"] = {
-        "seconds": round(seconds, 3),
-        "examples_per_second": round(len(records) / max(seconds, 1e-9), 3),
-        "batch_size": batch_size,
-        "device": str(predictor.backbone.device),
-        "with_rationale": not no_rationale,
-    }
     if judge_base_url or judge_model:  # LLM judge (docs/llm.md)
         from reason2decide.evaluation.judge import judge_summary, run_judge
 

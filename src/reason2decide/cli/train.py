@@ -15,7 +15,10 @@ def train(
     config: Path | None = typer.Option(
         None, "--config", "-c", help="YAML file of options (keys as the flags, - or _)."
     ),
-    method: str | None = typer.Option(None, help="Training method. [default: r2d]"),
+    method: str | None = typer.Option(
+        None,
+        help="r2d (default), r2d-no-stage1, r2d-no-sampling, r2dc, sft or dss.",
+    ),
     train_file: Path | None = typer.Option(
         None, "--train", help="Training data: .jsonl, .csv, .tsv or .parquet."
     ),
@@ -74,12 +77,27 @@ def train(
         "--sampling-dropout/--no-sampling-dropout",
         help="Reference quirk: predict sampled labels with dropout on. [off]",
     ),
+    sampling_max_new_tokens: int | None = typer.Option(
+        None, help="Token limit of generated sampled labels (the reference uses 50)."
+    ),
+    dss_alpha: float | None = typer.Option(None, help="DSS: label-loss weight. [0.5]"),
+    cycle_weight: float | None = typer.Option(None, help="R2D-C: cycle-loss weight λ. [0.1]"),
+    gumbel_start: float | None = typer.Option(None, help="R2D-C: Gumbel temperature at 0. [1.0]"),
+    gumbel_min: float | None = typer.Option(None, help="R2D-C: its floor. [0.5]"),
+    confidence_sharpness: float | None = typer.Option(None, help="R2D-C: k in σ(k·(c − τ)). [10]"),
+    tau_window_steps: int | None = typer.Option(
+        None, help="R2D-C: steps between updates of the running threshold τ. [1000]"
+    ),
+    val_fraction: float | None = typer.Option(
+        None, help="Share of --train held out for validation when --val is absent. [0.1]"
+    ),
     stage1_patience: int | None = typer.Option(None, help="Early-stopping patience. [3]"),
     stage2_patience: int | None = typer.Option(
         None, help="Early-stopping patience, counted from W+M. [5]"
     ),
     precision: str | None = typer.Option(None, help="auto, fp32, bf16 or fp16. [auto]"),
     num_workers: int | None = typer.Option(None, help="Data-loader workers. [0]"),
+    save_total_limit: int | None = typer.Option(None, help="Checkpoints kept per stage. [2]"),
     keep_checkpoints: bool | None = typer.Option(
         None, "--keep-checkpoints/--no-keep-checkpoints", help="Keep checkpoint-* folders."
     ),
@@ -126,10 +144,19 @@ def train(
         "ramp_fraction": ramp_fraction,
         "p_max": p_max,
         "sampling_dropout": sampling_dropout,
+        "sampling_max_new_tokens": sampling_max_new_tokens,
+        "dss_alpha": dss_alpha,
+        "cycle_weight": cycle_weight,
+        "gumbel_start": gumbel_start,
+        "gumbel_min": gumbel_min,
+        "confidence_sharpness": confidence_sharpness,
+        "tau_window_steps": tau_window_steps,
+        "val_fraction": val_fraction,
         "stage1_patience": stage1_patience,
         "stage2_patience": stage2_patience,
         "precision": precision,
         "num_workers": num_workers,
+        "save_total_limit": save_total_limit,
         "keep_checkpoints": keep_checkpoints,
         "report_to": report_to,
     }
