@@ -109,6 +109,14 @@ def test_minilm_bert2bert_targets_start_after_cls_and_end_with_sep():
     assert ids[0] != tok.cls_token_id and ids[-1] == tok.sep_token_id
     long = backbone.target_ids(["word " * 100])[0]
     assert len(long) == 32 and long[-1] == tok.sep_token_id
+    # cross-attention starts as a copy of the same layer's self-attention, and is "fresh"
+    layer = backbone.model.decoder.bert.encoder.layer[2]
+    torch.testing.assert_close(
+        layer.crossattention.self.query.weight, layer.attention.self.query.weight
+    )
+    assert backbone.fresh_lr_scale == 10.0
+    assert backbone.is_fresh("decoder.bert.encoder.layer.2.crossattention.self.query.weight")
+    assert not backbone.is_fresh("encoder.encoder.layer.2.attention.self.query.weight")
 
 
 def test_soft_prompt_of_one_hot_tokens_equals_the_hard_prompt(backbone):

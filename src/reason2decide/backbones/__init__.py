@@ -71,11 +71,13 @@ def load_backbone(
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise R2DError(f"cannot load model '{name_or_path}': {first_line}", hint=hint) from exc
     cls = Seq2SeqBackbone if kind == "seq2seq" else CausalBackbone
-    name = saved.get("name", name_or_path) if saved else name_or_path
+    saved = saved or {}
     return cls(
         model,
         tokenizer,
-        name=name,
+        name=saved.get("name", name_or_path),
         max_input_length=max_input_length,
         max_target_length=max_target_length,
+        fresh_parameters=tuple(saved.get("fresh_parameters", ())),
+        fresh_lr_scale=float(saved.get("fresh_lr_scale", 1.0)),
     )

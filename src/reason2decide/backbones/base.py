@@ -36,10 +36,17 @@ class Backbone(ABC):
         name: str,
         max_input_length: int = 1024,
         max_target_length: int = 256,
+        fresh_parameters: tuple[str, ...] = (),
+        fresh_lr_scale: float = 1.0,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.name = name
+        #: Name fragments of parameters that did not come from pretraining (e.g. the cross-
+        #: attention of a warm-started encoder-decoder), and the learning-rate factor the
+        #: backbone recommends for them.
+        self.fresh_parameters = tuple(fresh_parameters)
+        self.fresh_lr_scale = fresh_lr_scale
         limit = model_position_limit(model)
         self.max_input_length = min(max_input_length, limit) if limit else max_input_length
         self.max_target_length = min(max_target_length, limit) if limit else max_target_length
@@ -151,8 +158,14 @@ class Backbone(ABC):
                 "name": self.name,
                 "max_input_length": self.max_input_length,
                 "max_target_length": self.max_target_length,
+                "fresh_parameters": list(self.fresh_parameters),
+                "fresh_lr_scale": self.fresh_lr_scale,
             },
         )
+
+    def is_fresh(self, parameter_name: str) -> bool:
+        """Whether ``parameter_name`` names a parameter that was not pretrained."""
+        return any(fragment in parameter_name for fragment in self.fresh_parameters)
 
     @property
     def device(self) -> torch.device:

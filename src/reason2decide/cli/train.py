@@ -46,6 +46,11 @@ def train(
     gradient_accumulation_steps: int | None = typer.Option(None, help="[1]"),
     lr: float | None = typer.Option(None, help="Learning rate (AdamW, linear decay). [5e-5]"),
     stage1_lr: float | None = typer.Option(None, help="Stage-1 learning rate. [--lr]"),
+    fresh_lr_scale: float | None = typer.Option(
+        None,
+        help="Learning-rate factor of parameters that were not pretrained (the cross-attention "
+        "of minilm-bert2bert). [the backbone's: 10 for minilm-bert2bert, else 1]",
+    ),
     warmup_ratio: float | None = typer.Option(None, help="Learning-rate warm-up share. [0]"),
     weight_decay: float | None = typer.Option(None, help="[0]"),
     eval_steps: int | None = typer.Option(None, help="Validate + checkpoint every N steps. [500]"),
@@ -125,6 +130,7 @@ def train(
         "gradient_accumulation_steps": gradient_accumulation_steps,
         "lr": lr,
         "stage1_lr": stage1_lr,
+        "fresh_lr_scale": fresh_lr_scale,
         "warmup_ratio": warmup_ratio,
         "weight_decay": weight_decay,
         "eval_steps": eval_steps,

@@ -41,6 +41,9 @@ class TrainConfig(BaseModel):
     gradient_accumulation_steps: int = Field(1, ge=1)
     lr: float = Field(5e-5, gt=0.0)
     stage1_lr: float | None = Field(None, gt=0.0)
+    fresh_lr_scale: float | None = Field(
+        None, gt=0.0, description="lr factor of non-pretrained parameters; None = backbone's"
+    )
     weight_decay: float = Field(0.0, ge=0.0)
     warmup_ratio: float = Field(0.0, ge=0.0, lt=1.0)
     eval_steps: int = Field(500, ge=1)

@@ -253,6 +253,7 @@ def train_stage(
     eval_steps = (config.stage1_eval_steps or config.eval_steps) if first else config.eval_steps
     eval_steps = min(eval_steps, max_steps)
     objective = build_objective(name, backbone, list(data.labels), config, max_steps)
+    fresh_lr_scale = config.fresh_lr_scale or backbone.fresh_lr_scale
     patience, start = objective.early_stopping(max_steps)
 
     args = TrainingArguments(
@@ -296,6 +297,8 @@ def train_stage(
         objective=objective,
         val_examples=data.val,
         precision=resolve_precision(config.precision),
+        fresh_parameters=backbone.fresh_parameters,
+        fresh_lr_scale=fresh_lr_scale,
         callbacks=[
             early,
             EvaluateAtEnd(),
@@ -338,6 +341,7 @@ def train_stage(
         "max_steps": max_steps,
         "steps_done": state.global_step,
         "learning_rate": lr,
+        "fresh_lr_scale": fresh_lr_scale if backbone.fresh_parameters else None,
         "precision": resolve_precision(config.precision),
         "eval_steps": eval_steps,
         "selection_metric": objective.selection_metric,

@@ -48,6 +48,8 @@ class ObjectiveTrainer(Trainer):
         objective: Objective,
         val_examples: Sequence[Example],
         precision: str = "fp32",
+        fresh_parameters: tuple[str, ...] = (),
+        fresh_lr_scale: float = 1.0,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("data_collator", collate_examples)
@@ -57,10 +59,38 @@ class ObjectiveTrainer(Trainer):
         # Our own autocast: accelerate does not apply CPU autocast around compute_loss, and the
         # objectives call the model beyond forward() (encoder-only scoring, generation).
         self.precision = precision
+        self.fresh_parameters = fresh_parameters
+        self.fresh_lr_scale = fresh_lr_scale
         # compute_loss returns a per-batch mean: let Trainer scale it for gradient accumulation.
         self.model_accepts_loss_kwargs = False
         self._log_sums: dict[str, float] = defaultdict(float)
         self._log_counts: dict[str, int] = defaultdict(int)
+
+    def create_optimizer(self, model: torch.nn.Module | None = None) -> torch.optim.Optimizer:
+        """Trainer's AdamW, with parameters that were not pretrained in their own groups at
+        ``fresh_lr_scale`` times the learning rate."""
+        optimizer = super().create_optimizer(model)
+        if self.fresh_lr_scale == 1.0 or not self.fresh_parameters:
+            return optimizer
+        source = self.model if model is None else model
+        fresh = {
+            id(p)
+            for n, p in source.named_parameters()
+            if any(fragment in n for fragment in self.fresh_parameters)
+        }
+        groups = []
+        for group in optimizer.param_groups:
+            params = group["params"]
+            rest = [p for p in params if id(p) not in fresh]
+            new = [p for p in params if id(p) in fresh]
+            groups.append({**group, "params": rest})
+            if new:
+                groups.append({**group, "params": new, "lr": group["lr"] * self.fresh_lr_scale})
+        optimizer.param_groups.clear()
+        for group in groups:
+            if group["params"]:
+                optimizer.add_param_group(group)
+        return optimizer
 
     def compute_loss(
         self,
