@@ -69,6 +69,15 @@ def train(
     label_col: str | None = typer.Option(None, help="Label column. [label]"),
     rationale_col: str | None = typer.Option(None, help="Rationale column. [rationale]"),
     id_col: str | None = typer.Option(None, help="Id column (generated when absent). [id]"),
+    stage1_rationale_col: str | None = typer.Option(
+        None,
+        help="Stage 1 takes its rationales from this column of the same rows (e.g. LLM-written "
+        "ones), Stage 2 from --rationale-col. [--rationale-col]",
+    ),
+    stage1_train: Path | None = typer.Option(
+        None,
+        help="Stage 1 trains on this file instead (validating on a held-out share of it).",
+    ),
     alpha: float | None = typer.Option(None, help="Stage 2: final label-loss weight α. [0.7]"),
     warmup_fraction: float | None = typer.Option(
         None, help="Stage 2: W, share of steps over which α rises. [0.05]"
@@ -145,6 +154,8 @@ def train(
         "label_col": label_col,
         "rationale_col": rationale_col,
         "id_col": id_col,
+        "stage1_rationale_col": stage1_rationale_col,
+        "stage1_train": stage1_train,
         "alpha": alpha,
         "warmup_fraction": warmup_fraction,
         "ramp_fraction": ramp_fraction,

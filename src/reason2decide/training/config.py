@@ -28,6 +28,8 @@ class TrainConfig(BaseModel):
     question_col: str = "question"
     label_col: str = "label"
     rationale_col: str = "rationale"
+    stage1_rationale_col: str | None = None
+    stage1_train: Path | None = None
     id_col: str | None = "id"
     labels: str | None = None
     model: str = "minilm-bert2bert"

@@ -20,7 +20,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -110,12 +110,25 @@ def resume_config(output: Path, flags: dict[str, Any]) -> TrainConfig:
 # ---------------------------------------------------------------------- data
 @dataclass
 class TrainingData:
-    """Training and validation examples, the label set, and where each came from."""
+    """Training and validation examples, the label set, and where each came from.
+
+    ``stage1_train``/``stage1_val`` are Stage 1's examples: the same as ``train``/``val`` unless
+    Stage 1 takes its rationales from another column or file (e.g. LLM-written rationales for
+    Stage 1, clinicians' for Stage 2, the paper's key setting).
+    """
 
     train: list[Example]
     val: list[Example]
     labels: LabelSet
     sources: dict[str, Any]
+    stage1_train: list[Example] | None = None
+    stage1_val: list[Example] | None = None
+
+    def for_stage(self, name: str) -> tuple[list[Example], list[Example]]:
+        """Training and validation examples of objective ``name``."""
+        if name == "stage1" and self.stage1_train is not None:
+            return self.stage1_train, self.stage1_val or self.val
+        return self.train, self.val
 
 
 def load_training_data(
@@ -164,7 +177,52 @@ def load_training_data(
     check_labels(val, labels, config.val or config.train)
     for message in _data_warnings(train, val):
         warnings.warn(message, stacklevel=2)
-    return TrainingData(train, val, labels, sources)
+    data = TrainingData(train, val, labels, sources)
+    sources["rationales"] = {
+        "stage2": {"file": str(config.train), "column": config.rationale_col},
+        "stage1": {"file": str(config.train), "column": config.rationale_col},
+    }
+    if needs_rationale and (config.stage1_train or config.stage1_rationale_col):
+        _add_stage1_source(config, data)
+    return data
+
+
+def _add_stage1_source(config: TrainConfig, data: TrainingData) -> None:
+    """Stage 1's own rationales: another column of the same rows, or another file."""
+    column = config.stage1_rationale_col or config.rationale_col
+    columns = ColumnMap(
+        question=config.question_col,
+        label=config.label_col,
+        rationale=column,
+        id=config.id_col,
+    )
+    if config.stage1_train is not None:
+        rows = read_examples(config.stage1_train, columns, require_rationale=True)
+        data.stage1_train, data.stage1_val = stratified_holdout(
+            rows, config.val_fraction, config.seed
+        )
+        data.sources["stage1_train"] = fingerprint(config.stage1_train)
+        data.sources["rationales"]["stage1"] = {
+            "file": str(config.stage1_train),
+            "column": column,
+            "validation": f"{len(data.stage1_val)} rows held out from it",
+        }
+        return
+
+    def with_column(path: Path, examples: list[Example]) -> list[Example]:
+        by_id = {e.id: e.rationale for e in read_examples(path, columns, require_rationale=True)}
+        missing = [e.id for e in examples if e.id not in by_id]
+        if missing:
+            raise R2DError(
+                f"{len(missing)} row id(s) have no Stage-1 rationale (e.g. {missing[0]!r})",
+                path=path,
+                field=column,
+            )
+        return [replace(e, rationale=by_id[e.id]) for e in examples]
+
+    data.stage1_train = with_column(Path(config.train), data.train)
+    data.stage1_val = with_column(Path(config.val or config.train), data.val)
+    data.sources["rationales"]["stage1"] = {"file": str(config.train), "column": column}
 
 
 def _data_warnings(train: list[Example], val: list[Example]) -> list[str]:
@@ -253,6 +311,7 @@ def train_stage(
     eval_steps = (config.stage1_eval_steps or config.eval_steps) if first else config.eval_steps
     eval_steps = min(eval_steps, max_steps)
     objective = build_objective(name, backbone, list(data.labels), config, max_steps)
+    train_examples, val_examples = data.for_stage(name)
     fresh_lr_scale = config.fresh_lr_scale or backbone.fresh_lr_scale
     patience, start = objective.early_stopping(max_steps)
 
@@ -292,10 +351,10 @@ def train_stage(
     trainer = ObjectiveTrainer(
         model=backbone.model,
         args=args,
-        train_dataset=ExampleDataset(data.train),
-        eval_dataset=ExampleDataset(data.val),
+        train_dataset=ExampleDataset(train_examples),
+        eval_dataset=ExampleDataset(val_examples),
         objective=objective,
-        val_examples=data.val,
+        val_examples=val_examples,
         precision=resolve_precision(config.precision),
         fresh_parameters=backbone.fresh_parameters,
         fresh_lr_scale=fresh_lr_scale,
@@ -425,6 +484,7 @@ def run_training(
             "config": config.dump(),
             "labels": list(data.labels),
             "data": {**data.sources, "n_train": len(data.train), "n_val": len(data.val)},
+            "rationale_sources": data.sources["rationales"],
             "environment": environment_info(),
             "stages": {},
         }
@@ -451,7 +511,8 @@ def run_training(
         )
         say(
             f"{name}: {backbone.name} ({backbone.num_parameters() / 1e6:.1f}M parameters), "
-            f"{len(data.train)} training / {len(data.val)} validation examples, "
+            f"{len(data.for_stage(name)[0])} training / {len(data.for_stage(name)[1])} "
+            "validation examples, "
             f"{len(data.labels)} labels"
         )
         model, summary = train_stage(
