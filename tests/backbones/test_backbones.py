@@ -64,6 +64,55 @@ def test_scores_equal_summed_token_logprobs(backbone):
         torch.testing.assert_close(scores[i], logprobs.sum(-1), atol=1e-4, rtol=1e-4)
 
 
+SCORING_PROMPTS = [*PROMPTS, "predict: sudden weakness of one arm and a mild cough for two days"]
+CANDIDATE_SETS = [
+    CANDIDATES,
+    ["now", "emergency now", "urgent care within 24 h"],  # a one-token candidate
+    ["emergency", "emergency now", "emergency now at home", "now"],  # shared prefixes
+    ["now", "home"],
+]
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("candidates", CANDIDATE_SETS)
+def test_shared_scoring_equals_one_pass_per_candidate(backbone, candidates):
+    shared = backbone.score_candidates(backbone.model, SCORING_PROMPTS, candidates)
+    plain = backbone.score_candidates_unshared(backbone.model, SCORING_PROMPTS, candidates)
+    assert shared.shape == (3, len(candidates))
+    torch.testing.assert_close(shared, plain, atol=1e-5, rtol=1e-5)
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("candidates", CANDIDATE_SETS[1:3])
+def test_llama_scoring_paths_agree_with_eager_attention_and_without_tree(
+    tmp_path, monkeypatch, candidates
+):
+    from transformers import AutoModelForCausalLM
+
+    import reason2decide.backbones.causal as causal
+
+    save_tiny_llama(tmp_path, TEXTS)
+    backbone = load_backbone(str(tmp_path), max_input_length=64, max_target_length=16)
+    plain = backbone.score_candidates_unshared(backbone.model, SCORING_PROMPTS, candidates)
+    backbone.model = AutoModelForCausalLM.from_pretrained(tmp_path, attn_implementation="eager")
+    backbone.model.eval()
+    eager = backbone.score_candidates(backbone.model, SCORING_PROMPTS, candidates)
+    monkeypatch.setattr(causal, "takes_custom_masks", lambda model: False)
+    repeated = backbone.score_candidates(backbone.model, SCORING_PROMPTS, candidates)
+    torch.testing.assert_close(eager, plain, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(repeated, plain, atol=1e-5, rtol=1e-5)
+
+
+@torch.no_grad()
+def test_minilm_bert2bert_tree_scoring_equals_one_pass_per_candidate():
+    backbone = load_backbone("minilm-bert2bert", max_input_length=64, max_target_length=16)
+    backbone.model.eval()
+    for candidates in CANDIDATE_SETS[:3]:
+        shared = backbone.score_candidates(backbone.model, SCORING_PROMPTS, candidates)
+        plain = backbone.score_candidates_unshared(backbone.model, SCORING_PROMPTS, candidates)
+        torch.testing.assert_close(shared, plain, atol=1e-4, rtol=1e-5)
+
+
 @torch.no_grad()
 def test_scores_do_not_depend_on_padding(backbone):
     together = backbone.score_candidates(backbone.model, PROMPTS, CANDIDATES)

@@ -8,6 +8,7 @@ as an argument, so that a trainer can pass its (possibly distributed-wrapped) mo
 
 from __future__ import annotations
 
+import inspect
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -113,6 +114,13 @@ class Backbone(ABC):
         """
 
     @abstractmethod
+    def score_candidates_unshared(
+        self, model: nn.Module, prompts: Sequence[str], candidates: Sequence[str]
+    ) -> torch.Tensor:
+        """:meth:`score_candidates` computed the plain way, one full pass per (prompt,
+        candidate) pair; the reference the shared-cache version must equal."""
+
+    @abstractmethod
     def soft_prompt_loss(
         self,
         model: nn.Module,
@@ -184,6 +192,21 @@ def gather_logprobs(
     logprobs = torch.log_softmax(logits.float(), dim=-1)
     picked = logprobs.gather(-1, safe.unsqueeze(-1)).squeeze(-1)
     return picked * mask, mask
+
+
+def cache_argument(model: nn.Module) -> str:
+    """The keyword under which ``model.forward`` takes a KV cache: ``cache`` in recent
+    transformers, ``past_key_values`` before (and behind wrappers that only pass ``**kwargs``)."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    params = inspect.signature(base.forward).parameters
+    return "cache" if "cache" in params else "past_key_values"
+
+
+def output_cache(output: Any) -> Any:
+    """The KV cache a forward pass with ``use_cache=True`` returned, whatever its field name;
+    None when the model kept none."""
+    cache = getattr(output, "cache", None)
+    return cache if cache is not None else getattr(output, "past_key_values", None)
 
 
 def model_position_limit(model: nn.Module) -> int | None:

@@ -8,7 +8,13 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from reason2decide.backbones.base import Backbone, gather_logprobs
+from reason2decide.backbones.base import (
+    Backbone,
+    cache_argument,
+    gather_logprobs,
+    output_cache,
+)
+from reason2decide.backbones.candidates import build_tree, mask_for, takes_custom_masks, tree_scores
 from reason2decide.backbones.seq2seq import unwrap
 
 #: Text between the prompt and the target; the model learns to answer after it.
@@ -92,6 +98,99 @@ class CausalBackbone(Backbone):
     def score_candidates(
         self, model: nn.Module, prompts: Sequence[str], candidates: Sequence[str]
     ) -> torch.Tensor:
+        bare = unwrap(model)
+        device = next(bare.parameters()).device
+        # The prompt runs once and its cache is shared by every candidate; its last position
+        # predicts every candidate's first token, so those logits are computed once too.
+        prompt = {k: v.to(device) for k, v in self._left_pad(self.prompt_ids(prompts)).items()}
+        extra = {"logits_to_keep": 1} if self._keeps_logits else {}
+        first = bare(**prompt, use_cache=True, **extra)
+        cache = output_cache(first)
+        if cache is None:  # a model that keeps no cache (e.g. gradient checkpointing in training)
+            return self.score_candidates_unshared(model, prompts, candidates)
+        rows = self.target_ids(candidates)
+        if takes_custom_masks(bare):
+            return self._score_tree(bare, prompt, first.logits[:, -1], cache, rows)
+        return self._score_with_repeated_cache(bare, prompt, first.logits[:, -1], cache, rows)
+
+    def _score_tree(
+        self,
+        bare: nn.Module,
+        prompt: dict[str, torch.Tensor],
+        last_logits: torch.Tensor,
+        cache: object,
+        rows: list[list[int]],
+    ) -> torch.Tensor:
+        """The candidates' prefix tree (see ``candidates``) in one pass after the cached
+        prompt: each node sees the prompt and its own ancestors, at the position it would have
+        right after the prompt. No cache is copied, no position computed twice."""
+        tree = build_tree(rows)
+        device = last_logits.device
+        n_prompts, nodes = prompt["input_ids"].size(0), len(tree) - 1  # node 0: the prompt end
+        prompt_mask = prompt["attention_mask"].bool()
+        visible = torch.cat(
+            [
+                prompt_mask[:, None, :].expand(n_prompts, nodes, -1),
+                tree.visible()[1:, 1:].to(device).expand(n_prompts, -1, -1),
+            ],
+            dim=-1,
+        )
+        depth = torch.tensor(tree.depth[1:], device=device)
+        out = bare(
+            input_ids=torch.tensor([tree.tokens[1:]], device=device).expand(n_prompts, -1),
+            attention_mask=mask_for(bare, visible[:, None]),
+            position_ids=prompt_mask.sum(-1, keepdim=True) - 1 + depth,
+            use_cache=True,
+            **{cache_argument(bare): cache},
+        )
+        logits = torch.cat([last_logits[:, None], out.logits], dim=1)
+        return tree_scores(logits, tree, len(rows))
+
+    def _score_with_repeated_cache(
+        self,
+        bare: nn.Module,
+        prompt: dict[str, torch.Tensor],
+        last_logits: torch.Tensor,
+        cache: object,
+        rows: list[list[int]],
+    ) -> torch.Tensor:
+        """Candidates continue a copy of the prompt's cache per candidate (for attention
+        kernels that take no custom mask, such as flash attention)."""
+        device = last_logits.device
+        n_prompts, n_cands = prompt["input_ids"].size(0), len(rows)
+        first_logprobs = torch.log_softmax(last_logits, dim=-1, dtype=torch.float32)
+        scores = first_logprobs[:, [c[0] for c in rows]]  # [B, C]
+        width = max(len(c) for c in rows) - 1
+        if width == 0:
+            return scores
+        # [pad.. prompt][candidate pad..]
+        pad = self.tokenizer.pad_token_id
+        inputs = torch.full((n_cands, width), pad, dtype=torch.long)
+        mask = torch.zeros((n_cands, width), dtype=torch.long)
+        labels = torch.full((n_cands, width), -100, dtype=torch.long)
+        for i, ids in enumerate(rows):
+            n = len(ids) - 1
+            inputs[i, :n] = torch.tensor(ids[:-1])
+            mask[i, :n] = 1
+            labels[i, :n] = torch.tensor(ids[1:])
+        cache.batch_repeat_interleave(n_cands)  # type: ignore[attr-defined]
+        prompt_mask = prompt["attention_mask"].repeat_interleave(n_cands, 0)
+        lengths = prompt_mask.sum(-1, keepdim=True)
+        rest = bare(
+            input_ids=inputs.repeat(n_prompts, 1).to(device),
+            attention_mask=torch.cat([prompt_mask, mask.repeat(n_prompts, 1).to(device)], -1),
+            position_ids=lengths + torch.arange(width, device=device),
+            use_cache=True,
+            **{cache_argument(bare): cache},
+        )
+        logprobs, _ = gather_logprobs(rest.logits, labels.repeat(n_prompts, 1).to(device))
+        return scores + logprobs.sum(-1).view(n_prompts, n_cands)
+
+    def score_candidates_unshared(
+        self, model: nn.Module, prompts: Sequence[str], candidates: Sequence[str]
+    ) -> torch.Tensor:
+        """:meth:`score_candidates` without the shared prompt cache: one sequence per
+        (prompt, candidate). Same scores; kept as the fallback and as the benchmarks' baseline."""
         p_rows, c_rows = self.prompt_ids(prompts), self.target_ids(candidates)
         seqs = [p + c for p in p_rows for c in c_rows]
         labels = [c for _ in p_rows for c in c_rows]

@@ -8,7 +8,19 @@ import torch
 from torch import nn
 from transformers.modeling_outputs import BaseModelOutput
 
-from reason2decide.backbones.base import Backbone, gather_logprobs
+from reason2decide.backbones.base import (
+    Backbone,
+    cache_argument,
+    gather_logprobs,
+    output_cache,
+)
+from reason2decide.backbones.candidates import (
+    accepts,
+    build_tree,
+    mask_for,
+    takes_custom_masks,
+    tree_scores,
+)
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -97,16 +109,113 @@ class Seq2SeqBackbone(Backbone):
         bare = unwrap(model)
         device = next(bare.parameters()).device
         enc = {k: v.to(device) for k, v in self._encode_prompts(prompts).items()}
-        n_prompts, n_cands = len(prompts), len(candidates)
         # The encoder runs once per prompt; its states are shared by all candidates.
         hidden = bare.get_encoder()(**enc).last_hidden_state
-        dec = {
-            k: v.to(device) for k, v in self._decoder_tensors(self.target_ids(candidates)).items()
-        }
+        rows = self.target_ids(candidates)
+        if self._decodes_trees(bare):
+            return self._score_tree(bare, enc["attention_mask"], hidden, rows)
+        return self._score_with_shared_cache(bare, enc["attention_mask"], hidden, rows)
+
+    def _decodes_trees(self, bare: nn.Module) -> bool:
+        """Whether the decoder takes position ids and a custom 4-D mask (BERT-style decoders
+        of ``EncoderDecoderModel``; T5 and BART derive positions themselves)."""
+        from transformers import EncoderDecoderModel
+
+        base = bare.get_base_model() if hasattr(bare, "get_base_model") else bare
+        return (
+            isinstance(base, EncoderDecoderModel)
+            and accepts(base.decoder.forward, "position_ids")
+            and takes_custom_masks(base.decoder)
+        )
+
+    def _score_tree(
+        self,
+        bare: nn.Module,
+        attention_mask: torch.Tensor,
+        hidden: torch.Tensor,
+        rows: list[list[int]],
+    ) -> torch.Tensor:
+        """One decoder pass over the candidates' prefix tree (see ``candidates``): no position
+        is computed twice, and no encoder state is repeated per candidate."""
+        tree = build_tree(rows, root_token=self._decoder_start)
+        device, n_prompts, n_nodes = hidden.device, hidden.size(0), len(tree)
+        base = bare.get_base_model() if hasattr(bare, "get_base_model") else bare
+        mask = mask_for(base.decoder, tree.visible().to(device))
+        out = bare(
+            encoder_outputs=BaseModelOutput(last_hidden_state=hidden),
+            attention_mask=attention_mask,
+            decoder_input_ids=torch.tensor([tree.tokens], device=device).expand(n_prompts, -1),
+            decoder_attention_mask=mask[None, None].expand(n_prompts, 1, n_nodes, n_nodes),
+            decoder_position_ids=torch.tensor([tree.depth], device=device).expand(n_prompts, -1),
+            use_cache=False,
+        )
+        return tree_scores(out.logits, tree, len(rows))
+
+    def _score_with_shared_cache(
+        self,
+        bare: nn.Module,
+        attention_mask: torch.Tensor,
+        hidden: torch.Tensor,
+        rows: list[list[int]],
+    ) -> torch.Tensor:
+        """The decoder's first position once per prompt, then its cache (self- and
+        cross-attention keys/values) repeated for the candidates' remaining tokens."""
+        device = hidden.device
+        n_prompts, n_cands = hidden.size(0), len(rows)
+        dec = {k: v.to(device) for k, v in self._decoder_tensors(rows).items()}
+        labels = dec["labels"]  # [C, T]; every row starts after the same decoder start token
+        first = bare(
+            encoder_outputs=BaseModelOutput(last_hidden_state=hidden),
+            attention_mask=attention_mask,
+            decoder_input_ids=dec["decoder_input_ids"][:1, :1].expand(n_prompts, 1),
+            use_cache=True,
+        )
+        first_logprobs = torch.log_softmax(first.logits[:, 0], dim=-1, dtype=torch.float32)
+        scores = first_logprobs[:, labels[:, 0]]  # [B, C]
+        cache = output_cache(first)
+        if labels.size(1) == 1:
+            return scores
+        if cache is None:  # a model that keeps no cache (e.g. gradient checkpointing in training)
+            return self._score_every_row(bare, attention_mask, hidden, rows)
+        cache.batch_repeat_interleave(n_cands)
+        # Right padding needs no decoder mask: causal attention keeps real tokens from seeing
+        # the pads after them, and the pads' own outputs carry label -100.
+        rest = bare(
+            encoder_outputs=BaseModelOutput(last_hidden_state=hidden.repeat_interleave(n_cands, 0)),
+            attention_mask=attention_mask.repeat_interleave(n_cands, 0),
+            decoder_input_ids=dec["decoder_input_ids"][:, 1:].repeat(n_prompts, 1),
+            use_cache=True,
+            **{cache_argument(bare): cache},
+        )
+        logprobs, _ = gather_logprobs(rest.logits, labels[:, 1:].repeat(n_prompts, 1))
+        return scores + logprobs.sum(-1).view(n_prompts, n_cands)
+
+    def score_candidates_unshared(
+        self, model: nn.Module, prompts: Sequence[str], candidates: Sequence[str]
+    ) -> torch.Tensor:
+        bare = unwrap(model)
+        device = next(bare.parameters()).device
+        enc = {k: v.to(device) for k, v in self._encode_prompts(prompts).items()}
+        hidden = bare.get_encoder()(**enc).last_hidden_state
+        return self._score_every_row(
+            bare, enc["attention_mask"], hidden, self.target_ids(candidates)
+        )
+
+    def _score_every_row(
+        self,
+        bare: nn.Module,
+        attention_mask: torch.Tensor,
+        hidden: torch.Tensor,
+        rows: list[list[int]],
+    ) -> torch.Tensor:
+        """The whole decoder once per (prompt, candidate) row."""
+        device = hidden.device
+        n_prompts, n_cands = hidden.size(0), len(rows)
+        dec = {k: v.to(device) for k, v in self._decoder_tensors(rows).items()}
         labels = dec.pop("labels").repeat(n_prompts, 1)
         out = bare(
             encoder_outputs=BaseModelOutput(last_hidden_state=hidden.repeat_interleave(n_cands, 0)),
-            attention_mask=enc["attention_mask"].repeat_interleave(n_cands, 0),
+            attention_mask=attention_mask.repeat_interleave(n_cands, 0),
             decoder_input_ids=dec["decoder_input_ids"].repeat(n_prompts, 1),
             decoder_attention_mask=dec["decoder_attention_mask"].repeat(n_prompts, 1),
             use_cache=False,

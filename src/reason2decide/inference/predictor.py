@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from reason2decide.backbones import Backbone, load_backbone
 from reason2decide.errors import R2DError
-from reason2decide.hardware import autocast, resolve_precision
+from reason2decide.hardware import autocast, no_grad_context, resolve_precision
 from reason2decide.inference.label_decoding import predict_labels
 from reason2decide.io import read_json
 from reason2decide.prompts import conditioned_explain_prompt, explain_prompt
@@ -128,7 +128,6 @@ class Predictor:
         """Whether this model writes rationales (an SFT model does not)."""
         return self.rationale_prompt is not None
 
-    @torch.inference_mode()
     def predict(
         self,
         questions: Sequence[str],
@@ -142,7 +141,8 @@ class Predictor:
         order = sorted(range(len(questions)), key=lambda i: len(questions[i]))
         results: list[Prediction | None] = [None] * len(questions)
         bar = tqdm(total=len(questions), desc="predict", disable=not progress, dynamic_ncols=True)
-        with autocast(self.precision, self.backbone.device):
+        # One context for all batches: autocast casts each weight once per call, not per batch.
+        with no_grad_context(self.precision), autocast(self.precision, self.backbone.device):
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
                 batch = self.predict_batch([questions[i] for i in idx], with_rationale)
