@@ -2,6 +2,10 @@
 
 - :mod:`~reason2decide.bench.runner`: plan the grid, train/resume/evaluate each run, skip
   complete ones (:func:`run_bench`, :class:`BenchSpec`).
+- :mod:`~reason2decide.bench.variants`: named variants of the training options (``--variant``),
+  e.g. Stage-1/Stage-2 rationale sources; one results row per method × variant.
+- :mod:`~reason2decide.bench.zero_shot`: the ``zero-shot-llm`` method (an LLM server, not
+  trained), scored like the others.
 - :mod:`~reason2decide.bench.aggregate`: mean ± sample std per metric and method (pure).
 - :mod:`~reason2decide.bench.report`: results.md, results.csv, results.json, the rich table.
 - :mod:`~reason2decide.bench.plots`: bar charts per metric and training curves per method.
@@ -15,9 +19,11 @@ from reason2decide.bench.aggregate import (
     aggregate,
     flatten_metrics,
     format_summary,
+    row_label,
     summarize,
 )
 from reason2decide.bench.runner import (
+    BENCH_METHODS,
     DEFAULT_METHODS,
     BenchOutcome,
     BenchSpec,
@@ -27,22 +33,31 @@ from reason2decide.bench.runner import (
     plan_bench,
     run_bench,
 )
+from reason2decide.bench.variants import Variant, parse_variant, parse_variants
+from reason2decide.bench.zero_shot import ZERO_SHOT_METHOD, ZeroShotSpec
 
 __all__ = [
+    "BENCH_METHODS",
     "DEFAULT_METHODS",
     "METRICS",
+    "ZERO_SHOT_METHOD",
     "BenchOutcome",
     "BenchSpec",
     "MethodSummary",
     "PlannedRun",
     "RunResult",
     "Summary",
+    "Variant",
+    "ZeroShotSpec",
     "aggregate",
     "flatten_metrics",
     "format_summary",
     "parse_methods",
     "parse_seeds",
+    "parse_variant",
+    "parse_variants",
     "plan_bench",
+    "row_label",
     "run_bench",
     "summarize",
 ]

@@ -1,4 +1,7 @@
-"""Aggregate the metrics of a benchmark's runs: mean ± sample standard deviation per method.
+"""Aggregate the metrics of a benchmark's runs: mean ± sample standard deviation per row.
+
+A row is a method, or a method under a named variant of the training options (``r2d
+[llm-human]``, see :mod:`~reason2decide.bench.variants`).
 
 Pure functions over plain dicts, so that they are easy to test and to reuse on metrics files
 written elsewhere. A metric a run does not have (``None``, e.g. BLEU of label-only SFT, or a
@@ -121,9 +124,15 @@ def summarize(values: Iterable[Any]) -> Summary:
     return Summary(mean, std, len(present), raw)
 
 
+def row_label(method: str, variant: str | None = None) -> str:
+    """The name of a results row: ``method``, or ``"method [variant]"`` under a variant."""
+    return method if variant is None else f"{method} [{variant}]"
+
+
 @dataclass
 class RunResult:
-    """One finished run of a benchmark: its method, seed, folder and flattened metrics."""
+    """One finished run of a benchmark: its method (and variant), seed, folder and flattened
+    metrics."""
 
     method: str
     seed: int
@@ -132,10 +141,20 @@ class RunResult:
     action: str = "skipped"
     eval_wall_s: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    variant: str | None = None
+
+    @property
+    def row(self) -> str:
+        """The results row this run belongs to (see :func:`row_label`)."""
+        return row_label(self.method, self.variant)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; ``variant`` is present only for a run of a variant."""
+        head: dict[str, Any] = {"method": self.method}
+        if self.variant is not None:
+            head["variant"] = self.variant
         return {
-            "method": self.method,
+            **head,
             "seed": self.seed,
             "path": self.path,
             "action": self.action,
@@ -147,20 +166,31 @@ class RunResult:
 
 @dataclass
 class MethodSummary:
-    """Every metric of one method summarised over its seeds, and where each run lives."""
+    """Every metric of one row (a method, or a method under a variant) summarised over its
+    seeds, and where each run lives."""
 
     method: str
     seeds: list[int]
     runs: list[dict[str, Any]]
     metrics: dict[str, Summary]
+    variant: str | None = None
 
     @property
     def n_seeds(self) -> int:
         return len(self.seeds)
 
+    @property
+    def label(self) -> str:
+        """The row's name (see :func:`row_label`)."""
+        return row_label(self.method, self.variant)
+
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; ``variant`` is present only for a row of a variant."""
+        head: dict[str, Any] = {"method": self.method}
+        if self.variant is not None:
+            head["variant"] = self.variant
         return {
-            "method": self.method,
+            **head,
             "n_seeds": self.n_seeds,
             "seeds": list(self.seeds),
             "runs": list(self.runs),
@@ -171,18 +201,21 @@ class MethodSummary:
 def aggregate(
     runs: Sequence[RunResult], methods: Sequence[str] | None = None
 ) -> dict[str, MethodSummary]:
-    """Group ``runs`` by method (in ``methods`` order, else first appearance) and summarise
-    every metric of :data:`METRICS` (plus any other key the runs carry) over the seeds."""
-    order = list(methods) if methods is not None else list(dict.fromkeys(r.method for r in runs))
+    """Group ``runs`` by row (:attr:`RunResult.row`: the method, or ``"method [variant]"``) in
+    the order of ``methods`` (row names; else first appearance) and summarise every metric of
+    :data:`METRICS` (plus any other key the runs carry) over the seeds. The result is keyed by
+    row name."""
+    order = list(methods) if methods is not None else list(dict.fromkeys(r.row for r in runs))
     keys = list(METRICS) + sorted({k for r in runs for k in r.metrics} - set(METRICS))
     result: dict[str, MethodSummary] = {}
-    for method in order:
-        mine = sorted((r for r in runs if r.method == method), key=lambda r: r.seed)
-        result[method] = MethodSummary(
-            method=method,
+    for row in order:
+        mine = sorted((r for r in runs if r.row == row), key=lambda r: r.seed)
+        result[row] = MethodSummary(
+            method=mine[0].method if mine else row,
             seeds=[r.seed for r in mine],
             runs=[{"seed": r.seed, "path": r.path} for r in mine],
             metrics={key: summarize(r.metrics.get(key) for r in mine) for key in keys},
+            variant=mine[0].variant if mine else None,
         )
     return result
 

@@ -3,6 +3,8 @@
 Drawn with matplotlib's object API on the Agg canvas (no pyplot state, no display needed) and
 written atomically:
 
+Rows are methods, or ``method [variant]`` in a bench with variants.
+
 - ``plots/metric_<name>.png``: per method, the mean over seeds as a bar, ± 1 sample std as the
   error bar, each seed's value as a dot; a method without the metric shows "n/a".
 - ``plots/curves_<quantity>.png`` for ``loss``, ``alpha``, ``p_pred`` and ``eval_macro_f1``: one
@@ -93,8 +95,9 @@ def _stage_of(method: str, selector: str) -> str | None:
 def method_curves(
     runs: Sequence[RunResult], selector: str, key: str
 ) -> dict[str, list[tuple[int, float, float | None]]]:
-    """Per method (in run order), the mean-over-seeds curve of ``key`` in the selected stage;
-    methods that never log it are left out."""
+    """Per row (method, or ``method [variant]``; in run order), the mean-over-seeds curve of
+    ``key`` in the selected stage; rows that never log it (and ``zero-shot-llm``, which is not
+    trained) are left out."""
     logs: dict[str, list[dict[int, float]]] = defaultdict(list)
     for run in runs:
         stage = _stage_of(run.method, selector)
@@ -102,7 +105,7 @@ def method_curves(
             continue
         points = curve(read_log(Path(run.path) / LOG_FILE), stage, key)
         if points:
-            logs[run.method].append(points)
+            logs[run.row].append(points)
     return {method: mean_curve(curves) for method, curves in logs.items()}
 
 

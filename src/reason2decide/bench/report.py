@@ -1,7 +1,8 @@
 """A benchmark's reports: ``results.md``, ``results.csv``, ``results.json`` and a rich table.
 
-Methods are rows, metrics are columns, every cell is "mean ± std" over the seeds (sample standard
-deviation); a metric a method does not have (rationale metrics of label-only SFT) shows "—".
+Methods are rows (one per method and variant when the bench has variants: ``r2d [llm-human]``),
+metrics are columns, every cell is "mean ± std" over the seeds (sample standard deviation); a
+metric a method does not have (rationale metrics of label-only SFT) shows "—".
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ from reason2decide.methods import METHODS
 
 if TYPE_CHECKING:
     from reason2decide.bench.runner import BenchSpec, PlannedRun
+    from reason2decide.bench.variants import Variant
+    from reason2decide.training.config import TrainConfig
+
+#: The bench method that is not trained (kept here as text: report imports no runner code).
+ZERO_SHOT = "zero-shot-llm"
 
 #: Columns of the main table; the others go to "More metrics".
 MAIN_METRICS = (
@@ -68,8 +74,17 @@ RESULTS_JSON = "results.json"
 def budget_note(methods: Sequence[str], config: Mapping[str, Any]) -> str:
     """Plain words on how the budgets of ``methods`` compare under ``config``."""
     steps, stage1 = config["max_steps"], config["stage1_max_steps"]
-    single = [m for m in methods if len(METHODS[m].stages) == 1]
-    double = [m for m in methods if len(METHODS[m].stages) > 1]
+    trained = [m for m in methods if m in METHODS]
+    untrained = (
+        f" {ZERO_SHOT} is not trained: an LLM answers each test case zero-shot (no training "
+        "time or steps)."
+        if ZERO_SHOT in methods
+        else ""
+    )
+    if not trained:
+        return "No method is trained." + untrained
+    single = [m for m in trained if len(METHODS[m].stages) == 1]
+    double = [m for m in trained if len(METHODS[m].stages) > 1]
     stage1_lr = config.get("stage1_lr") or config["lr"]
     text = (
         f"Every method trains its decision stage for up to max_steps = {steps} steps of batch "
@@ -86,7 +101,7 @@ def budget_note(methods: Sequence[str], config: Mapping[str, Any]) -> str:
             + (f", {stage1} more than the single-stage methods." if single else ".")
         )
     text += " Early stopping may end any stage sooner; each run's steps are listed below."
-    return text
+    return text + untrained
 
 
 def shared_config(plan: Sequence[PlannedRun]) -> dict[str, Any]:
@@ -105,40 +120,71 @@ def bench_info(
     wall_time_s: float,
     command: str,
     created_at: str,
+    config: TrainConfig | None = None,
+    variants: Sequence[Variant] = (),
 ) -> dict[str, Any]:
     """Everything besides the numbers that a reader of the results needs: command, data,
-    budget, shared configuration, hardware and wall time."""
+    budget, shared configuration (``config``, else the first run's), variants, the zero-shot
+    LLM, hardware and wall time."""
     from reason2decide.data.fingerprint import fingerprint
     from reason2decide.training.runner import environment_info
 
     methods = list(dict.fromkeys(run.method for run in plan))
     seeds = list(dict.fromkeys(run.seed for run in plan))
-    config = shared_config(plan)
+    if config is not None:
+        shared = {k: v for k, v in config.dump().items() if k not in PER_RUN_KEYS}
+    else:
+        shared = shared_config(plan)
+    extra: dict[str, Any] = {}
+    if variants:
+        extra["variants"] = [_variant_info(v, plan) for v in variants]
+    if ZERO_SHOT in methods and spec.llm is not None:
+        extra["zero_shot_llm"] = {
+            "base_url": spec.llm.base_url,
+            "model": spec.llm.model,
+            "temperature": spec.llm.temperature,
+            "max_tokens": spec.llm.max_tokens,
+            "label_retries": spec.llm.label_retries,
+            "seeds": [run.seed for run in plan if run.method == ZERO_SHOT],
+        }
     return {
         "created_at": created_at,
         "command": command,
         "methods": methods,
         "seeds": seeds,
+        **extra,
+        "gold_rationale_col": shared.get("rationale_col"),
         "data": {
             **{name: fingerprint(path) for name, path in splits.items()},
             "n_test_evaluated": n_test,
             "test_limit": spec.test_limit,
         },
-        "budget": {k: config.get(k) for k in BUDGET_KEYS},
-        "budget_note": budget_note(methods, config),
+        "budget": {k: shared.get(k) for k in BUDGET_KEYS},
+        "budget_note": budget_note(methods, shared),
         "evaluation": {
             "batch_size": spec.eval_batch_size,
             "with_bertscore": spec.with_bertscore,
             "bertscore_model": spec.bertscore_model,
             "bertscore_layers": spec.bertscore_layers,
         },
-        "config": config,
+        "config": shared,
         "environment": environment_info(),
         "wall_time_s": {
             "this_invocation": round(wall_time_s, 2),
             "runs_total": _runs_wall_time(runs),
         },
     }
+
+
+def _variant_info(variant: Variant, plan: Sequence[PlannedRun]) -> dict[str, Any]:
+    """A variant's options and, from one of its runs' configs, each stage's rationale source."""
+    from reason2decide.bench.variants import rationale_sources
+
+    info: dict[str, Any] = variant.to_dict()
+    mine = [run for run in plan if run.variant == variant.name]
+    if mine:
+        info["rationale_sources"] = rationale_sources(mine[0].config)
+    return info
 
 
 def _runs_wall_time(runs: Sequence[RunResult]) -> float:
@@ -164,8 +210,8 @@ def _table_md(
 ) -> list[str]:
     head = ["method"] + (["seeds"] if with_seeds else []) + [METRICS[k] for k in keys]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for method, ms in summary.items():
-        cells = [method] + ([str(ms.n_seeds)] if with_seeds else [])
+    for row, ms in summary.items():
+        cells = [row] + ([str(ms.n_seeds)] if with_seeds else [])
         cells += [format_summary(ms.metrics[k], ms.n_seeds, k) for k in keys]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -185,6 +231,7 @@ def results_markdown(
         hardware += f" × {env.get('gpu_count', 1)}"
     test = info["data"]["test"]
     walls = info["wall_time_s"]
+    gold = info.get("gold_rationale_col")
     lines = [
         "# Benchmark results",
         "",
@@ -193,10 +240,17 @@ def results_markdown(
         "```",
         "",
         f"- created: {info['created_at']}",
-        f"- methods: {', '.join(info['methods'])}; seeds: {', '.join(map(str, info['seeds']))}",
+        f"- methods: {', '.join(info['methods'])}; seeds: {', '.join(map(str, info['seeds']))}"
+        + (
+            f"; variants: {', '.join(v['name'] for v in info['variants'])}"
+            if info.get("variants")
+            else ""
+        ),
         f"- data: train {info['data']['train']['path']} ({info['data']['train'].get('rows')} "
         f"rows), val {info['data']['val']['path']} ({info['data']['val'].get('rows')} rows), "
         f"test {test['path']} ({info['data']['n_test_evaluated']} examples evaluated)",
+        f"- rationale metrics score every run against the test file's gold column `{gold}`"
+        + (" (whatever rationales a variant trains on)" if info.get("variants") else ""),
         f"- backbone: {info['budget']['model']}",
         f"- hardware: {hardware}; {env.get('platform')}; torch {env.get('torch')}, "
         f"transformers {env.get('transformers')}, reason2decide {env.get('reason2decide')}",
@@ -212,6 +266,8 @@ def results_markdown(
         "|---|---|",
         *[f"| {k} | {v} |" for k, v in info["budget"].items() if v is not None],
         "",
+        *_variants_md(info.get("variants") or []),
+        *_zero_shot_md(info.get("zero_shot_llm"), runs),
         "## Results",
         "",
         "Mean ± sample standard deviation over the seeds ('seeds' = how many); '(n=k)' marks a "
@@ -238,7 +294,7 @@ def results_markdown(
         train_s = run.extra.get("train_wall_s")
         steps = _steps_text(run.extra.get("steps", {}))
         lines.append(
-            f"| {run.method} | {run.seed} | {run.action} | {steps}"
+            f"| {run.row} | {run.seed} | {run.action} | {steps}"
             f" | {'—' if train_s is None else f'{train_s:.1f}'}"
             f" | {'—' if run.eval_wall_s is None else f'{run.eval_wall_s:.1f}'}"
             f" | {_relative(run.path, output)} |"
@@ -260,12 +316,82 @@ def results_markdown(
     return "\n".join(lines) + "\n"
 
 
+def _variants_md(variants: Sequence[Mapping[str, Any]]) -> list[str]:
+    if not variants:
+        return []
+    lines = [
+        "## Variants",
+        "",
+        "Every trained method ran once per variant; a variant's options replace the shared "
+        "ones above. Rows are named `method [variant]`; runs live in "
+        "`runs/<method>@<variant>/seed<k>/`. Rationale sources as each variant's configuration "
+        "sets them (each run's `run.json` records what it used, under `rationale_sources`; "
+        "Stage 1 only matters to two-stage methods).",
+        "",
+        "| variant | options | Stage-1 rationales | Stage-2 (and DSS) rationales |",
+        "|---|---|---|---|",
+    ]
+    for v in variants:
+        options = ", ".join(
+            f"{k}={'' if value is None else value}" for k, value in v["overrides"].items()
+        )
+        sources = v.get("rationale_sources") or {}
+        lines.append(
+            f"| {v['name']} | {options or '—'} | {sources.get('stage1', '—')}"
+            f" | {sources.get('stage2', '—')} |"
+        )
+    return [*lines, ""]
+
+
+def _zero_shot_md(llm: Mapping[str, Any] | None, runs: Sequence[RunResult]) -> list[str]:
+    if not llm:
+        return []
+    mine = [run for run in runs if run.method == ZERO_SHOT]
+    seeds = ", ".join(map(str, llm.get("seeds") or [])) or "—"
+    when = (
+        f"once, in the folder of seed {seeds} (temperature 0: greedy answers do not depend on "
+        "a seed, so none is sent)"
+        if llm["temperature"] == 0
+        else f"once per seed ({seeds}) at temperature {llm['temperature']}, the bench seed "
+        "sent as the server's sampling seed"
+    )
+    lines = [
+        "## Zero-shot LLM",
+        "",
+        f"`{ZERO_SHOT}`: model `{llm['model']}` at {llm['base_url']}, not trained, evaluated "
+        f"{when}, on the same test cases and with "
+        "the same metrics. It chooses from the trained methods' label set; consistency, "
+        "sufficiency, gold robustness and ECE are absent (no model to re-predict from a "
+        "rationale, no probabilities). Inference ex/s counts answers from the LLM cache too.",
+        "",
+    ]
+    if mine:
+        lines += [
+            "| seed | label mapping (exact / normalized / prefix / contains / unmapped) |",
+            "|---|---|",
+        ]
+        for run in mine:
+            mapping = run.extra.get("label_mapping") or {}
+            counts = " / ".join(
+                str(mapping.get(k, "—"))
+                for k in ("exact", "normalized", "prefix", "contains", "unmapped")
+            )
+            lines.append(f"| {run.seed} | {counts} |")
+        lines.append("")
+    return lines
+
+
 def csv_rows(summary: Mapping[str, MethodSummary]) -> list[dict[str, Any]]:
-    """One row per method: seeds, ``<metric>_mean/_std/_n`` for every metric, run folders."""
+    """One row per method (per method and variant when there are variants: a ``variant``
+    column follows ``method``): seeds, ``<metric>_mean/_std/_n`` for every metric, run
+    folders."""
+    with_variants = any(ms.variant is not None for ms in summary.values())
     rows = []
-    for method, ms in summary.items():
-        row: dict[str, Any] = {
-            "method": method,
+    for ms in summary.values():
+        row: dict[str, Any] = {"method": ms.method}
+        if with_variants:
+            row["variant"] = ms.variant
+        row |= {
             "n_seeds": ms.n_seeds,
             "seeds": ";".join(map(str, ms.seeds)),
         }
@@ -300,7 +426,7 @@ def write_results(
     payload = {
         **info,
         "metric_names": dict(METRICS),
-        "summary": {method: ms.to_dict() for method, ms in summary.items()},
+        "summary": {row: ms.to_dict() for row, ms in summary.items()},
         "runs": [run.to_dict() for run in runs],
         "plots": [_relative(str(p), output) for p in plots],
     }
@@ -322,8 +448,9 @@ def results_table(
     keys = [k for k in keys if any(ms.metrics[k].mean is not None for ms in summary.values())]
     table = Table(title=title or None, show_header=True, header_style="bold")
     table.add_column("metric", no_wrap=True)
-    for method in summary:
-        table.add_column(method, justify="right", no_wrap=True)
+    for ms in summary.values():  # a variant's name goes under its method, on a second line
+        header = ms.method if ms.variant is None else f"{ms.method}\n[{ms.variant}]"
+        table.add_column(header, justify="right", no_wrap=True)
     table.add_row("seeds", *[str(ms.n_seeds) for ms in summary.values()])
     table.add_section()
     for key in keys:

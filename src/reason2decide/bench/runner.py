@@ -4,18 +4,25 @@ A thin layer over :func:`~reason2decide.training.run_training` and
 :func:`~reason2decide.evaluation.pipeline.evaluate_model`: it plans the grid, skips what is done,
 resumes what was interrupted, evaluates on the test split, then aggregates, plots and reports.
 
+The grid is method × seed, or method × variant × seed with named variants of the training
+options (:mod:`~reason2decide.bench.variants`). The ``zero-shot-llm`` method is not trained: an
+LLM server answers the test cases (:mod:`~reason2decide.bench.zero_shot`).
+
 Output folder layout::
 
     OUTPUT/
       runs/<method>/seed<k>/      an ordinary training output folder (run.json, model/, ...)
         eval/metrics.json         the test metrics (written last: its presence marks the end)
         eval/predictions.jsonl    one record per test example
+      runs/<method>@<variant>/seed<k>/   the same, for a run of a variant
+      runs/zero-shot-llm/seed<k>/eval/   the zero-shot LLM's metrics and predictions only
       results.md, results.csv, results.json
       plots/metric_<name>.png, plots/curves_<quantity>.png
 
 A run is *complete* when its ``run.json`` says ``"status": "complete"`` and its evaluation exists
-with the same evaluation settings; complete runs are skipped, so running the same command again
-after an interruption continues where it stopped.
+with the same evaluation settings (for ``zero-shot-llm``: when its evaluation exists with the
+same settings); complete runs are skipped, so running the same command again after an
+interruption continues where it stopped.
 """
 
 from __future__ import annotations
@@ -30,7 +37,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from reason2decide.bench.aggregate import RunResult, aggregate, flatten_metrics
+from reason2decide.bench.aggregate import RunResult, aggregate, flatten_metrics, row_label
+from reason2decide.bench.variants import Variant, parse_variants, same_training
+from reason2decide.bench.zero_shot import (
+    ZERO_SHOT_METHOD,
+    ZeroShotSpec,
+    evaluate_zero_shot,
+    zero_shot_state,
+)
 from reason2decide.data.example import Example
 from reason2decide.errors import R2DError
 from reason2decide.io import read_json
@@ -48,6 +62,8 @@ DEFAULT_METHODS: tuple[str, ...] = (
     "r2d-no-sampling",
     "r2dc",
 )
+#: Every method a bench can run: the trained ones, then the zero-shot LLM (not trained).
+BENCH_METHODS: tuple[str, ...] = (*METHODS, ZERO_SHOT_METHOD)
 #: File names tried for each split inside ``--data``, first match wins.
 SPLIT_SUFFIXES = (".jsonl", ".json", ".csv", ".tsv", ".parquet")
 #: Training options the bench sets per run: a config file's values for them are replaced.
@@ -72,6 +88,11 @@ class BenchSpec:
     (model and budget: ``max_steps``, ``stage1_max_steps``, ``batch_size``, ``lr``, ...); None
     values mean "not given". ``config_file`` is a YAML file of further shared options (flags in
     ``training`` win). Method, seed, data files and output folder are set by the bench.
+
+    ``variants`` (``--variant`` texts, :class:`~reason2decide.bench.variants.Variant` objects
+    or ``{name: {option: value}}``) run every trained method once per variant, its options
+    winning over the shared ones. ``llm`` says which server answers for the ``zero-shot-llm``
+    method (required when that method is listed).
     """
 
     data: Path
@@ -87,6 +108,8 @@ class BenchSpec:
     bertscore_layers: int | None = None
     progress: bool = True
     command: str | None = None
+    variants: Sequence[Variant | str] | Mapping[str, Mapping[str, Any]] = ()
+    llm: ZeroShotSpec | None = None
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
@@ -97,17 +120,33 @@ class BenchSpec:
 
 @dataclass
 class PlannedRun:
-    """One cell of the grid: its config, folder and state (complete/evaluate/resume/new)."""
+    """One cell of the grid: its config, folder and state (complete/evaluate/resume/new).
+
+    ``variant`` names the variant of a trained run (None without variants). A ``zero-shot-llm``
+    run carries the shared config (for its columns) and is never trained.
+    """
 
     method: str
     seed: int
     path: Path
     config: TrainConfig
     state: str
+    variant: str | None = None
+
+    @property
+    def row(self) -> str:
+        """The results row of this run: ``method`` or ``"method [variant]"``."""
+        return row_label(self.method, self.variant)
 
     @property
     def label(self) -> str:
-        return f"{self.method} seed {self.seed}"
+        """How the run is named in progress lines: ``"r2d [llm-human] seed 0"``."""
+        return f"{self.row} seed {self.seed}"
+
+    @property
+    def trained(self) -> bool:
+        """Whether this run trains a model (every method but ``zero-shot-llm``)."""
+        return self.method != ZERO_SHOT_METHOD
 
 
 @dataclass
@@ -124,19 +163,20 @@ class BenchOutcome:
 
 # ---------------------------------------------------------------------- parsing and checks
 def parse_methods(text: str | Sequence[str]) -> list[str]:
-    """Method names from ``"r2d,sft"`` (or a list); unknown or repeated names are user errors."""
+    """Method names from ``"r2d,sft"`` (or a list): the trained methods and ``zero-shot-llm``;
+    unknown or repeated names are user errors."""
     names = [m.strip() for m in (text.split(",") if isinstance(text, str) else text)]
     names = [m for m in names if m]
     if not names:
         raise R2DError(
-            "no methods given", field="methods", hint=f"choose from {', '.join(METHODS)}"
+            "no methods given", field="methods", hint=f"choose from {', '.join(BENCH_METHODS)}"
         )
-    unknown = [m for m in names if m not in METHODS]
+    unknown = [m for m in names if m not in BENCH_METHODS]
     if unknown:
         raise R2DError(
             f"unknown method(s) {', '.join(repr(m) for m in unknown)}",
             field="methods",
-            hint=f"choose from {', '.join(METHODS)}",
+            hint=f"choose from {', '.join(BENCH_METHODS)}",
         )
     repeated = sorted({m for m in names if names.count(m) > 1})
     if repeated:
@@ -208,9 +248,11 @@ def _check_config_file(config_file: Path | None, say: Say) -> None:
         )
 
 
-def run_path(output: Path, method: str, seed: int) -> Path:
-    """The folder of one run: ``OUTPUT/runs/<method>/seed<k>``."""
-    return output / RUNS_DIR / method / f"seed{seed}"
+def run_path(output: Path, method: str, seed: int, variant: str | None = None) -> Path:
+    """The folder of one run: ``OUTPUT/runs/<method>/seed<k>``, or
+    ``OUTPUT/runs/<method>@<variant>/seed<k>`` for a run of a variant."""
+    folder = method if variant is None else f"{method}@{variant}"
+    return output / RUNS_DIR / folder / f"seed{seed}"
 
 
 def eval_settings(spec: BenchSpec, test: Path) -> dict[str, Any]:
@@ -279,18 +321,72 @@ def config_clashes(
     return clashes
 
 
+def _shared_flags(spec: BenchSpec) -> dict[str, Any]:
+    return {k: v for k, v in spec.training.items() if v is not None}
+
+
+def base_config(spec: BenchSpec, splits: Mapping[str, Path]) -> TrainConfig:
+    """The shared training configuration: flags and ``--config`` without any variant, for the
+    first trained method and seed. Its columns read the test set (``rationale_col`` is the gold
+    every run is scored against) and it is the configuration results.md reports."""
+    methods = parse_methods(spec.methods)
+    trained = [m for m in methods if m != ZERO_SHOT_METHOD]
+    flags = {
+        **_shared_flags(spec),
+        "method": trained[0] if trained else DEFAULT_METHODS[0],
+        "seed": parse_seeds(spec.seeds)[0],
+        "train": splits["train"],
+        "val": splits["val"],
+        "output": Path(spec.output).resolve() / RUNS_DIR,
+    }
+    return build_config(flags, spec.config_file)
+
+
+def _zero_shot_spec(spec: BenchSpec, methods: Sequence[str], say: Say) -> ZeroShotSpec | None:
+    """The checked LLM settings when ``zero-shot-llm`` is listed (else None, with a note when
+    LLM settings were given for nothing)."""
+    if ZERO_SHOT_METHOD in methods:
+        llm = spec.llm or ZeroShotSpec()
+        llm.check()
+        return llm
+    if spec.llm is not None and (spec.llm.base_url or spec.llm.model):
+        say(f"note: the LLM server options are only used by {ZERO_SHOT_METHOD}, not in --methods.")
+    return None
+
+
+def _note_repeated_training(plan: Sequence[PlannedRun], say: Say) -> None:
+    """Say when a method trains the same model under several variants (they differ only in
+    options it does not use, e.g. Stage-1 rationales for sft/dss/r2d-no-stage1)."""
+    first_seed = plan[0].seed if plan else None
+    by_method: dict[str, dict[str, TrainConfig]] = {}
+    for run in plan:
+        if run.trained and run.variant is not None and run.seed == first_seed:
+            by_method.setdefault(run.method, {})[run.variant] = run.config
+    for method, configs in by_method.items():
+        spec = METHODS[method]
+        for names in same_training(configs, spec.stages, spec.requires_rationale):
+            say(
+                f"note: {method} trains the same model under variants {', '.join(names)}: they "
+                f"differ only in options {method} does not use, so those runs repeat one "
+                f"training (leave {method} out of --methods, or keep it as a check)."
+            )
+
+
 def plan_bench(spec: BenchSpec, *, say: Say = print) -> list[PlannedRun]:
-    """Check everything a bench needs, then list its runs (seed by seed, methods in order).
+    """Check everything a bench needs, then list its runs (seed by seed, methods in order,
+    variants in order within a method; ``zero-shot-llm`` on the seeds it needs).
 
     Raises :class:`R2DError` before anything is trained for: an unknown method, a bad seed, a
-    data folder without train/val/test, a bad shared option, or an existing run whose saved
-    configuration differs from the one this bench would use (another budget, model or data).
+    data folder without train/val/test, a bad shared option or variant, ``zero-shot-llm``
+    without a server, or an existing run whose saved configuration differs from the one this
+    bench would use (another budget, model or data).
     """
     from reason2decide.data.fingerprint import fingerprint
     from reason2decide.training.runner import RUN_FILE
 
     methods = parse_methods(spec.methods)
     seeds = parse_seeds(spec.seeds)
+    variants = parse_variants(spec.variants)
     splits = find_splits(Path(spec.data))
     owned = sorted(set(spec.training) & set(BENCH_OWNED + BENCH_FORBIDDEN))
     if owned:
@@ -300,43 +396,63 @@ def plan_bench(spec: BenchSpec, *, say: Say = print) -> list[PlannedRun]:
     if spec.eval_batch_size < 1:
         raise R2DError("--eval-batch-size must be at least 1", field="eval_batch_size")
     _check_config_file(spec.config_file, say)
+    llm = _zero_shot_spec(spec, methods, say)
     settings = eval_settings(spec, splits["test"])
     output = Path(spec.output).resolve()
     data_sha256 = {split: fingerprint(splits[split])["sha256"] for split in ("train", "val")}
+    shared = base_config(spec, splits)
+    for variant in variants:  # every variant's values checked before anything runs
+        variant.apply(shared)
+    if variants and all(m == ZERO_SHOT_METHOD for m in methods):
+        say(f"note: variants change training options; {ZERO_SHOT_METHOD} is not trained.")
 
     plan: list[PlannedRun] = []
     for seed in seeds:
         for method in methods:
-            path = run_path(output, method, seed)
-            flags = {
-                **{k: v for k, v in spec.training.items() if v is not None},
-                "method": method,
-                "seed": seed,
-                "train": splits["train"],
-                "val": splits["val"],
-                "output": path,
-            }
-            config = build_config(flags, spec.config_file)
-            state = run_state(path, settings)
-            if state != "new":
-                clashes = config_clashes(_read_json(path / RUN_FILE), config, data_sha256)
-                if clashes:
-                    raise R2DError(
-                        f"{method} seed {seed} was run with another configuration: "
-                        + "; ".join(clashes),
-                        path=path / RUN_FILE,
-                        hint="use the options of that bench, another --output, "
-                        "or delete the run's folder to run it again",
-                    )
-            plan.append(PlannedRun(method, seed, path, config, state))
+            if method == ZERO_SHOT_METHOD:
+                assert llm is not None  # _zero_shot_spec checked it
+                if seed in llm.seeds(seeds):
+                    path = run_path(output, method, seed)
+                    metrics_path = path / EVAL_DIR / METRICS_FILE
+                    state = zero_shot_state(metrics_path, settings, llm.settings(seed))
+                    plan.append(PlannedRun(method, seed, path, shared, state))
+                continue
+            for variant in variants or [None]:
+                name = variant.name if variant is not None else None
+                path = run_path(output, method, seed, name)
+                flags = {
+                    **_shared_flags(spec),
+                    "method": method,
+                    "seed": seed,
+                    "train": splits["train"],
+                    "val": splits["val"],
+                    "output": path,
+                }
+                config = build_config(flags, spec.config_file)
+                if variant is not None:
+                    config = variant.apply(config)
+                state = run_state(path, settings)
+                if state != "new":
+                    clashes = config_clashes(_read_json(path / RUN_FILE), config, data_sha256)
+                    if clashes:
+                        raise R2DError(
+                            f"{row_label(method, name)} seed {seed} was run with another "
+                            "configuration: " + "; ".join(clashes),
+                            path=path / RUN_FILE,
+                            hint="use the options of that bench, another --output, "
+                            "or delete the run's folder to run it again",
+                        )
+                plan.append(PlannedRun(method, seed, path, config, state, name))
+    _note_repeated_training(plan, say)
     return plan
 
 
 # ---------------------------------------------------------------------- one run
-def _test_examples(plan: Sequence[PlannedRun], spec: BenchSpec, test: Path) -> list[Example]:
+def _test_examples(config: TrainConfig, spec: BenchSpec, test: Path) -> list[Example]:
+    """The test cases, read with the shared columns (variants cannot change them): its
+    ``rationale_col`` is the gold every run is scored against, whatever it trained on."""
     from reason2decide.data.readers import ColumnMap, read_examples
 
-    config = plan[0].config  # columns come from the shared options: the same for every run
     columns = ColumnMap(
         question=config.question_col,
         label=config.label_col,
@@ -347,23 +463,60 @@ def _test_examples(plan: Sequence[PlannedRun], spec: BenchSpec, test: Path) -> l
     return examples[: spec.test_limit] if spec.test_limit is not None else examples
 
 
-def check_rationales(plan: Sequence[PlannedRun], train: Path) -> None:
-    """Fail before any training if a method still to train needs rationales the data lacks."""
+def check_rationales(plan: Sequence[PlannedRun], train: Path, val: Path | None = None) -> None:
+    """Fail before any training if a run still to train needs rationales the data lacks: its
+    ``rationale_col`` in the training (and validation) file, and its Stage-1 column or file
+    (which training reads for every method that needs rationales, as ``r2d train`` does)."""
     from reason2decide.data.readers import ColumnMap, read_examples
 
     todo = [
-        r for r in plan if r.state in ("new", "resume") and METHODS[r.method].requires_rationale
+        r
+        for r in plan
+        if r.trained and r.state in ("new", "resume") and METHODS[r.method].requires_rationale
     ]
-    if not todo:
-        return
-    config = todo[0].config
+    checked: set[tuple[Any, ...]] = set()
+
+    def require(path: Path, config: TrainConfig, column: str) -> None:
+        key = (str(path), column, config.question_col, config.label_col, config.id_col)
+        if key in checked:
+            return
+        checked.add(key)
+        columns = ColumnMap(
+            question=config.question_col,
+            label=config.label_col,
+            rationale=column,
+            id=config.id_col,
+        )
+        read_examples(path, columns, require_rationale=True)
+
+    for run in todo:
+        config = run.config
+        files = [train] if val is None else [train, val]
+        for path in files:
+            require(path, config, config.rationale_col)
+        stage1_column = config.stage1_rationale_col or config.rationale_col
+        if config.stage1_train is not None:
+            require(Path(config.stage1_train), config, stage1_column)
+        elif config.stage1_rationale_col is not None:
+            for path in files:
+                require(path, config, stage1_column)
+
+
+def zero_shot_labels(config: TrainConfig, train: Path) -> list[str]:
+    """The label set the zero-shot LLM chooses from: the trained methods' (``labels`` of the
+    shared config, else the training split's labels, sorted)."""
+    from reason2decide.data.labels import LabelSet
+    from reason2decide.data.readers import ColumnMap, read_examples
+
+    if config.labels:
+        return list(LabelSet.parse(config.labels))
     columns = ColumnMap(
         question=config.question_col,
         label=config.label_col,
         rationale=config.rationale_col,
         id=config.id_col,
     )
-    read_examples(train, columns, require_rationale=True)
+    return list(LabelSet.from_examples(read_examples(train, columns)))
 
 
 def evaluate_run(
@@ -424,6 +577,60 @@ def _fmt_metric(value: Any) -> str:
     return "—" if value is None else f"{value:.4f}"
 
 
+def execute_zero_shot(
+    run: PlannedRun,
+    *,
+    examples: Sequence[Example],
+    labels: Sequence[str],
+    test: Path,
+    settings: Mapping[str, Any],
+    spec: BenchSpec,
+) -> RunResult:
+    """Bring a ``zero-shot-llm`` run to complete: ask the server (answers it gave before come
+    from the client's cache) and score, unless its evaluation is already complete."""
+    started = time.perf_counter()
+    llm = spec.llm or ZeroShotSpec()
+    eval_dir = run.path / EVAL_DIR
+    if run.state == "complete":
+        metrics = _read_json(eval_dir / METRICS_FILE)
+    else:
+        metrics = evaluate_zero_shot(
+            llm,
+            run.seed,
+            examples,
+            labels,
+            metrics_path=eval_dir / METRICS_FILE,
+            predictions_path=eval_dir / PREDICTIONS_FILE,
+            test=test,
+            bench_eval={"settings": dict(settings)},
+            with_bertscore=spec.with_bertscore,
+            bertscore_model=spec.bertscore_model,
+            bertscore_layers=spec.bertscore_layers,
+            progress=spec.progress,
+        )
+        _release_memory()
+    bench_eval = metrics.get("bench_eval") or {}
+    stats = metrics.get("zero_shot") or {}
+    return RunResult(
+        method=run.method,
+        seed=run.seed,
+        path=str(run.path),
+        metrics=flatten_metrics(metrics),
+        action="skipped" if run.state == "complete" else "evaluated",
+        eval_wall_s=bench_eval.get("wall_time_s"),
+        extra={
+            "train_wall_s": None,
+            "steps": {},
+            "early_stopped_at": {},
+            "resumed_at": [],
+            "this_invocation_wall_s": round(time.perf_counter() - started, 2),
+            "llm": {**(bench_eval.get("llm") or {}), "base_url": bench_eval.get("base_url")},
+            "label_mapping": stats.get("label_mapping"),
+            "n_unmapped": stats.get("n_unmapped"),
+        },
+    )
+
+
 def execute_run(
     run: PlannedRun,
     *,
@@ -433,10 +640,18 @@ def execute_run(
     spec: BenchSpec,
     say: Say,
     callbacks: Sequence[Any] = (),
+    labels: Sequence[str] | None = None,
 ) -> RunResult:
-    """Bring one run to complete (train, resume or only evaluate, as its state says)."""
+    """Bring one run to complete (train, resume or only evaluate, as its state says; a
+    ``zero-shot-llm`` run asks its server, choosing from ``labels``)."""
     from reason2decide.training.runner import RUN_FILE, run_training
 
+    if not run.trained:
+        if labels is None:
+            raise ValueError("a zero-shot-llm run needs the label set")
+        return execute_zero_shot(
+            run, examples=examples, labels=labels, test=test, settings=settings, spec=spec
+        )
     started = time.perf_counter()
     action = ACTIONS[run.state]
     if run.state in ("new", "resume"):
@@ -462,6 +677,7 @@ def execute_run(
     stages = manifest.get("stages") or {}
     return RunResult(
         method=run.method,
+        variant=run.variant,
         seed=run.seed,
         path=str(run.path),
         metrics=flat,
@@ -483,6 +699,22 @@ def default_command() -> str:
     return shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
 
 
+def _grid_text(spec: BenchSpec, plan: Sequence[PlannedRun], variants: Sequence[Variant]) -> str:
+    """``"2 methods × 3 variants × 2 seeds, zero-shot-llm on 1 seed"`` (the grid, in words)."""
+    methods = parse_methods(spec.methods)
+    trained = [m for m in methods if m != ZERO_SHOT_METHOD]
+    parts = [f"{len(trained)} methods"] if trained else []
+    if trained and variants:
+        parts.append(f"{len(variants)} variants")
+    if trained:
+        parts.append(f"{len(parse_seeds(spec.seeds))} seeds")
+    text = " × ".join(parts)
+    if len(trained) < len(methods):
+        n = sum(not run.trained for run in plan)
+        text += (", " if text else "") + f"{ZERO_SHOT_METHOD} on {n} seed{'s' if n > 1 else ''}"
+    return text
+
+
 def run_bench(spec: BenchSpec, *, say: Say = print, callbacks: Sequence[Any] = ()) -> BenchOutcome:
     """Run the grid of ``spec`` (skipping complete runs), then write results and plots.
 
@@ -497,21 +729,34 @@ def run_bench(spec: BenchSpec, *, say: Say = print, callbacks: Sequence[Any] = (
     plan = plan_bench(spec, say=say)
     splits = find_splits(Path(spec.data))
     settings = eval_settings(spec, splits["test"])
-    examples = _test_examples(plan, spec, splits["test"])
-    check_rationales(plan, splits["train"])
+    shared = base_config(spec, splits)
+    variants = parse_variants(spec.variants)
+    examples = _test_examples(shared, spec, splits["test"])
+    check_rationales(plan, splits["train"], splits["val"])
+    labels = None
+    if any(not run.trained for run in plan):
+        from reason2decide.data.labels import LabelSet, check_labels
+
+        labels = zero_shot_labels(shared, splits["train"])
+        check_labels(examples, LabelSet(labels), splits["test"])
     output = Path(spec.output).resolve()
     todo = sum(run.state != "complete" for run in plan)
     say(
-        f"bench: {len(plan)} runs ({len(parse_methods(spec.methods))} methods × "
-        f"{len(parse_seeds(spec.seeds))} seeds), {len(plan) - todo} already complete; "
-        f"{len(examples)} test examples -> {output}"
+        f"bench: {len(plan)} runs ({_grid_text(spec, plan, variants)}), "
+        f"{len(plan) - todo} already complete; {len(examples)} test examples -> {output}"
     )
+    if variants:
+        say(f"every run is scored against the test file's gold column {shared.rationale_col!r}")
 
     results: list[RunResult] = []
     for index, run in enumerate(plan, 1):
         head = f"[{index}/{len(plan)}] {run.label}"
         if run.state == "complete":
             say(f"{head}: skipped (already complete)")
+        elif not run.trained:
+            model = spec.llm.model if spec.llm is not None else "?"
+            again = " again (evaluation settings changed)" if run.state == "evaluate" else ""
+            say(f"{head}: asking {model}{again}; not trained")
         else:
             doing = {
                 "new": "training",
@@ -528,6 +773,7 @@ def run_bench(spec: BenchSpec, *, say: Say = print, callbacks: Sequence[Any] = (
                 spec=spec,
                 say=say,
                 callbacks=callbacks,
+                labels=labels,
             )
         except KeyboardInterrupt:
             say(f"{head}: interrupted; run the same command again to resume")
@@ -541,8 +787,8 @@ def run_bench(spec: BenchSpec, *, say: Say = print, callbacks: Sequence[Any] = (
                 f"macro-F1 {_fmt_metric(m.get('macro_f1'))}, BLEU {_fmt_metric(m.get('bleu'))}"
             )
 
-    methods = parse_methods(spec.methods)
-    summary = aggregate(results, methods)
+    rows = list(dict.fromkeys(run.row for run in plan))
+    summary = aggregate(results, rows)
     plots = write_plots(output, summary, results)
     info = bench_info(
         spec,
@@ -553,6 +799,8 @@ def run_bench(spec: BenchSpec, *, say: Say = print, callbacks: Sequence[Any] = (
         wall_time_s=time.perf_counter() - started,
         command=spec.command or default_command(),
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        config=shared,
+        variants=variants,
     )
     files = write_results(output, summary, results, info, plots)
     return BenchOutcome(

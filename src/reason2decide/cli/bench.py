@@ -18,7 +18,14 @@ Budget: every method trains its decision stage for --max-steps steps (sft, dss a
 have only that stage); the two-stage methods (r2d, r2d-no-sampling, r2dc) first train Stage 1
 for --stage1-max-steps more. results.md says so next to the numbers. Runs already complete are
 skipped and an interrupted run resumes from its last checkpoint: after an interruption, run the
-same command again. See docs/bench.md.
+same command again.
+
+Variants: --variant NAME:key=value[,key=value] (repeatable) runs every method once per variant
+with those r2d train options replacing the shared ones, e.g. rationale sources per stage:
+--variant llm-human:stage1_rationale_col=llm_rationale. Rows are named 'method [NAME]'.
+
+zero-shot-llm in --methods asks an OpenAI-compatible server (--llm-base-url, --llm-model) for
+each test case's label and rationale instead of training. See docs/bench.md.
 """
 
 
@@ -33,6 +40,10 @@ def _given_command(ctx: typer.Context) -> str:
             continue
         value = ctx.params[name]
         flag = max(param.opts, key=len)
+        if isinstance(value, (list, tuple)):  # a repeatable option: the flag once per value
+            for item in value:
+                parts += [flag, str(item)]
+            continue
         if getattr(param, "is_flag", False):
             if value:
                 parts.append(flag)
@@ -54,7 +65,8 @@ def bench(
     methods: str = typer.Option(
         "r2d,sft,dss,r2d-no-stage1,r2d-no-sampling,r2dc",
         "--methods",
-        help="Comma-separated methods: r2d, sft, dss, r2d-no-stage1, r2d-no-sampling, r2dc.",
+        help="Comma-separated methods: r2d, sft, dss, r2d-no-stage1, r2d-no-sampling, r2dc, "
+        "and zero-shot-llm (an LLM server, not trained; needs --llm-base-url and --llm-model).",
     ),
     seeds: str = typer.Option("0", "--seeds", help="Comma-separated seeds, e.g. 0,1,2."),
     model: str | None = typer.Option(
@@ -84,6 +96,47 @@ def bench(
     precision: str | None = typer.Option(
         None, help="auto (default), fp32, bf16 or fp16, for training and test inference."
     ),
+    rationale_col: str | None = typer.Option(
+        None,
+        "--rationale-col",
+        help="Rationale column: what training uses unless a variant says otherwise, and the "
+        "test gold every run is scored against. [rationale]",
+    ),
+    variant: list[str] | None = typer.Option(
+        None,
+        "--variant",
+        help="NAME:key=value[,key=value] (repeatable): run every method once more with these "
+        "r2d train options, e.g. llm-human:stage1_rationale_col=llm_rationale.",
+    ),
+    llm_base_url: str | None = typer.Option(
+        None, "--llm-base-url", help="zero-shot-llm: OpenAI-compatible server, e.g. .../v1."
+    ),
+    llm_model: str | None = typer.Option(
+        None, "--llm-model", help="zero-shot-llm: model name the server knows."
+    ),
+    llm_api_key_env: str = typer.Option(
+        "OPENAI_API_KEY", "--llm-api-key-env", help="zero-shot-llm: variable with the API key."
+    ),
+    llm_temperature: float = typer.Option(
+        0.0,
+        "--llm-temperature",
+        help="zero-shot-llm: sampling temperature; 0 evaluates once, above 0 once per seed "
+        "(sent as the server's seed).",
+    ),
+    llm_max_tokens: int = typer.Option(
+        256, "--llm-max-tokens", help="zero-shot-llm: longest rationale, in tokens."
+    ),
+    llm_concurrency: int = typer.Option(
+        4, "--llm-concurrency", min=1, help="zero-shot-llm: requests in flight at once."
+    ),
+    llm_timeout: float = typer.Option(
+        120.0, "--llm-timeout", min=0.001, help="zero-shot-llm: seconds to wait for one answer."
+    ),
+    llm_cache_dir: Path | None = typer.Option(
+        None,
+        "--llm-cache-dir",
+        help="zero-shot-llm: answer cache. [$R2D_LLM_CACHE or ~/.cache/reason2decide/llm]",
+    ),
     test_limit: int | None = typer.Option(
         None, "--test-limit", help="Evaluate the first N test cases only."
     ),
@@ -99,6 +152,8 @@ def bench(
     """Run the benchmark grid and print its results table."""
     from reason2decide.bench.report import results_table
     from reason2decide.bench.runner import BenchSpec, parse_methods, parse_seeds, run_bench
+    from reason2decide.bench.variants import parse_variants
+    from reason2decide.bench.zero_shot import ZeroShotSpec
 
     spec = BenchSpec(
         data=data,
@@ -118,6 +173,7 @@ def bench(
             "max_target_length": max_target_length,
             "warmup_ratio": warmup_ratio,
             "precision": precision,
+            "rationale_col": rationale_col,
         },
         config_file=config,
         test_limit=test_limit,
@@ -126,6 +182,17 @@ def bench(
         bertscore_model=bertscore_model,
         bertscore_layers=bertscore_layers,
         command=_given_command(ctx),
+        variants=parse_variants(variant or []),
+        llm=ZeroShotSpec(
+            base_url=llm_base_url,
+            model=llm_model,
+            api_key_env=llm_api_key_env or None,
+            temperature=llm_temperature,
+            max_tokens=llm_max_tokens,
+            concurrency=llm_concurrency,
+            timeout=llm_timeout,
+            cache_dir=llm_cache_dir,
+        ),
     )
 
     def say(line: str) -> None:
