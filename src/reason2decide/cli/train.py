@@ -116,10 +116,27 @@ def train(
         None, "--keep-checkpoints/--no-keep-checkpoints", help="Keep checkpoint-* folders."
     ),
     report_to: str | None = typer.Option(None, help="none, tensorboard, mlflow, ... [none]"),
+    group_by_length: bool | None = typer.Option(
+        None,
+        "--group-by-length/--no-group-by-length",
+        help="Batch examples of similar question length together (less padding; the batches "
+        "differ from the plain shuffle, reproducibly for a seed). [off]",
+    ),
+    lora_r: int | None = typer.Option(
+        None, help="LoRA rank: train low-rank adapters (peft) instead of all weights. [off]"
+    ),
+    lora_alpha: float | None = typer.Option(None, help="LoRA scaling alpha. [16]"),
+    lora_dropout: float | None = typer.Option(None, help="LoRA dropout. [0.05]"),
+    lora_target_modules: str | None = typer.Option(
+        None,
+        help="Comma-separated layer names to adapt (e.g. q_proj,v_proj) or all-linear. "
+        "[peft's default for the model family: attention query and value]",
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --output."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run in --output."),
 ) -> None:
     """Train a model: Reason2Decide Stage 1 then Stage 2 by default."""
+    from reason2decide.distributed import is_main_process
     from reason2decide.errors import R2DError
     from reason2decide.training.config import build_config
     from reason2decide.training.runner import resume_config, run_training
@@ -176,6 +193,11 @@ def train(
         "save_total_limit": save_total_limit,
         "keep_checkpoints": keep_checkpoints,
         "report_to": report_to,
+        "group_by_length": group_by_length,
+        "lora_r": lora_r,
+        "lora_alpha": lora_alpha,
+        "lora_dropout": lora_dropout,
+        "lora_target_modules": lora_target_modules,
     }
     if resume and output is None and config is None:
         raise R2DError("--resume needs --output (the folder of the run to continue)")
@@ -189,6 +211,8 @@ def train(
     else:
         resolved = build_config(flags, config)
     manifest = run_training(resolved, resume=resume, overwrite=overwrite, say=console.print)
+    if not is_main_process():
+        return
     out = resolved.output
     console.print(
         f"[bold green]done[/] in {manifest['wall_time_s']:.0f} s of training. "

@@ -19,6 +19,7 @@ from torch import nn
 
 from reason2decide.backbones import Backbone
 from reason2decide.data.example import Example
+from reason2decide.distributed import gather_shards, shard
 from reason2decide.inference.label_decoding import predict_labels_eval
 from reason2decide.prompts import explain_prompt
 
@@ -84,28 +85,40 @@ class Objective(ABC):
     # ------------------------------------------------------------------ shared validators
     @torch.no_grad()
     def rationale_loss(self, model: nn.Module, examples: Sequence[Example]) -> dict[str, float]:
-        """Token-averaged cross-entropy of gold rationales after ``explain: x``."""
+        """Token-averaged cross-entropy of gold rationales after ``explain: x``.
+
+        In a multi-process run each process takes every n-th batch and the sums are gathered:
+        the result equals a one-process run's.
+        """
         was_training = model.training
         model.eval()
-        total, count = 0.0, 0
+        local = []
         try:
-            for chunk in batched([e for e in examples if e.rationale], self.eval_batch_size):
-                s, n = self.backbone.loss_sum_and_count(
+            batches = batched([e for e in examples if e.rationale], self.eval_batch_size)
+            for index, chunk in shard(batches):
+                sums = self.backbone.loss_sum_and_count(
                     model, [explain_prompt(e.question) for e in chunk], [e.rationale for e in chunk]
                 )
-                total, count = total + s, count + n
+                local.append((index, sums))
         finally:
             model.train(was_training)
+        total, count = 0.0, 0
+        for s, n in gather_shards(local):
+            total, count = total + s, count + n
         loss = total / count if count else math.nan
         return {"rationale_loss": loss}
 
     @torch.no_grad()
     def label_scores(self, model: nn.Module, examples: Sequence[Example]) -> dict[str, float]:
-        """Accuracy and macro-F1 of the predicted labels over the label set."""
+        """Accuracy and macro-F1 of the predicted labels over the label set.
+
+        In a multi-process run each process predicts every n-th batch and the labels are
+        gathered: the result equals a one-process run's.
+        """
         from reason2decide.evaluation.label_metrics import label_metrics
 
-        predicted: list[str] = []
-        for chunk in batched(list(examples), self.eval_batch_size):
+        local = []
+        for index, chunk in shard(batched(list(examples), self.eval_batch_size)):
             out = predict_labels_eval(
                 self.backbone,
                 model,
@@ -113,7 +126,8 @@ class Objective(ABC):
                 self.labels,
                 decoding=self.label_decoding,
             )
-            predicted.extend(out.labels)
+            local.append((index, out.labels))
+        predicted = [label for part in gather_shards(local) for label in part]
         metrics = label_metrics([e.label for e in examples], predicted, self.labels)
         return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"]}
 

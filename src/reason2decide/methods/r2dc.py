@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from reason2decide.data.example import Example
+from reason2decide.distributed import gather_objects
 from reason2decide.inference.label_decoding import predict_labels, predict_labels_eval
 from reason2decide.methods.base import StepOutput, draw_generator
 from reason2decide.methods.r2d import Stage2Config, Stage2Objective
@@ -85,7 +86,10 @@ class R2DCObjective(Stage2Objective):
         gold = [e.label for e in examples]
         # Confidences are tracked from step 0 so that τ can be calibrated at W.
         predicted, confidences = self._predict_with_confidence(model, questions)
-        tau = self.threshold.update(confidences, step)
+        # τ follows every process's confidences, so that all processes share one τ (and the
+        # one rank 0 saves in checkpoints is the one they all used).
+        everywhere = [c for part in gather_objects(confidences) for c in part]
+        tau = self.threshold.update(everywhere, step)
         gates = [confidence_gate(c, tau, self.config.confidence_sharpness) for c in confidences]
         draws = torch.rand(len(examples), generator=draw_generator(self.seed, step))
         use = [bool(d < p * g) for d, g in zip(draws.tolist(), gates, strict=True)]

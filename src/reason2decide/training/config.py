@@ -82,6 +82,13 @@ class TrainConfig(BaseModel):
     save_total_limit: int = Field(2, ge=1)
     keep_checkpoints: bool = False
     report_to: str = "none"
+    group_by_length: bool = False
+
+    # LoRA (peft): adapters on a frozen backbone, merged into the saved model
+    lora_r: int | None = Field(None, ge=1, description="LoRA rank; None = full fine-tuning")
+    lora_alpha: float = Field(16.0, gt=0.0)
+    lora_dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    lora_target_modules: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:

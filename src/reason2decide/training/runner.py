@@ -32,6 +32,7 @@ from reason2decide.data.fingerprint import fingerprint
 from reason2decide.data.labels import LabelSet, check_labels
 from reason2decide.data.readers import ColumnMap, read_examples
 from reason2decide.data.splits import stratified_holdout
+from reason2decide.distributed import barrier, init_distributed, is_main_process, world_size
 from reason2decide.errors import R2DError
 from reason2decide.hardware import resolve_precision
 from reason2decide.io import read_json, write_json
@@ -46,11 +47,6 @@ STAGE_FILE = "stage.json"
 ATTEMPTS_FILE = "attempts.json"
 
 Say = Callable[[str], None]
-
-
-def is_main_process() -> bool:
-    """True on rank 0 of a distributed run (and in a plain run)."""
-    return int(os.environ.get("RANK", "0")) == 0
 
 
 # ---------------------------------------------------------------------- output folder
@@ -70,6 +66,7 @@ def prepare_output(output: Path, *, resume: bool, overwrite: bool) -> None:
             )
         return
     if has_run and overwrite:
+        barrier()  # every process has looked at the folder before it goes
         if is_main_process():
             shutil.rmtree(output)
         return
@@ -358,6 +355,7 @@ def train_stage(
         precision=resolve_precision(config.precision),
         fresh_parameters=backbone.fresh_parameters,
         fresh_lr_scale=fresh_lr_scale,
+        group_by_length=config.group_by_length,
         callbacks=[
             early,
             EvaluateAtEnd(),
@@ -445,6 +443,10 @@ def resolve_init(init: str) -> str:
 
 
 # ---------------------------------------------------------------------- the whole run
+def _silent(message: str) -> None:
+    """``say`` of the processes other than rank 0."""
+
+
 def run_training(
     config: TrainConfig,
     *,
@@ -459,12 +461,21 @@ def run_training(
     """
     from transformers import set_seed
 
+    # Under torchrun / accelerate launch every process runs this function; only rank 0 writes
+    # files and talks, and barriers keep the others from reading what it has not written yet.
+    init_distributed()
+    main = is_main_process()
+    if not main:
+        say = _silent
     output = Path(config.output)
     prepare_output(output, resume=resume, overwrite=overwrite)
+    barrier()
     stages = method_stages(config.method, config.stage)
     spec = method_spec(config.method)
-    data = load_training_data(config, needs_rationale=spec.requires_rationale, say=say)
-    main = is_main_process()
+    with warnings.catch_warnings():
+        if not main:
+            warnings.simplefilter("ignore")
+        data = load_training_data(config, needs_rationale=spec.requires_rationale, say=say)
 
     run_path = output / RUN_FILE
     manifest: dict[str, Any]
@@ -486,6 +497,12 @@ def run_training(
             "data": {**data.sources, "n_train": len(data.train), "n_val": len(data.val)},
             "rationale_sources": data.sources["rationales"],
             "environment": environment_info(),
+            "distributed": {
+                "world_size": world_size(),
+                "global_batch_size": config.batch_size
+                * config.gradient_accumulation_steps
+                * world_size(),
+            },
             "stages": {},
         }
     if main:
@@ -509,6 +526,21 @@ def run_training(
             max_input_length=config.max_input_length,
             max_target_length=config.max_target_length,
         )
+        lora = None
+        if config.lora_r:
+            from reason2decide.training.lora import apply_lora
+
+            lora = apply_lora(
+                backbone,
+                r=config.lora_r,
+                alpha=config.lora_alpha,
+                dropout=config.lora_dropout,
+                target_modules=config.lora_target_modules,
+            )
+            say(
+                f"{name}: LoRA r={config.lora_r} on {lora['adapted_layers']} layers, "
+                f"{lora['trainable_parameters'] / 1e6:.2f}M trainable parameters"
+            )
         say(
             f"{name}: {backbone.name} ({backbone.num_parameters() / 1e6:.1f}M parameters), "
             f"{len(data.for_stage(name)[0])} training / {len(data.for_stage(name)[1])} "
@@ -520,6 +552,11 @@ def run_training(
         )
         summary["init"] = init
         summary["model_dir"] = str(model_dir.relative_to(output))
+        if lora is not None:
+            from reason2decide.training.lora import merge_lora
+
+            summary["lora"] = {**lora, "saved": "merged into the weights"}
+            model = merge_lora(model)
         if main:
             save_model_atomically(backbone, model, model_dir)
             write_json(done, summary)
@@ -528,6 +565,7 @@ def run_training(
             if not config.keep_checkpoints:
                 for checkpoint in stage_dir.glob("checkpoint-*"):
                     shutil.rmtree(checkpoint, ignore_errors=True)
+        barrier()  # the next stage loads the model rank 0 has just saved
         init = str(model_dir)
         metric = summary["best_metric"]
         say(

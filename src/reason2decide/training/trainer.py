@@ -17,6 +17,7 @@ from torch.utils.data import Dataset
 from transformers import Trainer
 
 from reason2decide.data.example import Example
+from reason2decide.distributed import gather_objects
 from reason2decide.hardware import autocast
 from reason2decide.methods.base import Objective
 
@@ -32,6 +33,57 @@ class ExampleDataset(Dataset):
 
     def __getitem__(self, index: int) -> Example:
         return self.examples[index]
+
+
+class LengthGroupedSampler(torch.utils.data.Sampler[int]):
+    """A shuffle in which each run of ``batch_size`` indices holds examples of similar length.
+
+    Each epoch: shuffle, cut into groups of ``group_batches`` batches, sort each group by
+    length and cut it into batches, then shuffle the full batches (the longest one goes first,
+    so that running out of memory happens at once, not hours in; a short last batch stays
+    last). Batches carry less padding; the
+    order is reproducible for ``(seed, epoch)`` and the same in every process of a distributed
+    run (accelerate then deals the batches out to the processes).
+    """
+
+    def __init__(
+        self, lengths: Sequence[int], batch_size: int, seed: int, group_batches: int = 50
+    ) -> None:
+        self.lengths = list(lengths)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.group_batches = group_batches
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Called by the Trainer at the start of every epoch."""
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __iter__(self) -> Any:
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        order = torch.randperm(len(self.lengths), generator=generator).tolist()
+        size, step = self.batch_size * self.group_batches, self.batch_size
+        batches = []
+        for start in range(0, len(order), size):
+            group = sorted(order[start : start + size], key=lambda i: -self.lengths[i])
+            batches += [group[i : i + step] for i in range(0, len(group), step)]
+        # Only the last group can end in a short batch: it stays last, so that the data loader,
+        # which cuts this stream every batch_size indices, cuts it where the groups were cut.
+        full = [b for b in batches if len(b) == step]
+        short = [b for b in batches if len(b) < step]
+        full = [full[i] for i in torch.randperm(len(full), generator=generator).tolist()]
+        if full:
+            longest = max(range(len(full)), key=lambda b: max(self.lengths[i] for i in full[b]))
+            full[0], full[longest] = full[longest], full[0]
+        return iter([i for batch in full + short for i in batch])
+
+
+def example_length(example: Example) -> int:
+    """Characters of the question and rationale: a tokenizer-free proxy of an example's tokens."""
+    return len(example.question) + len(example.rationale or "")
 
 
 def collate_examples(batch: list[Example]) -> dict[str, Any]:
@@ -50,6 +102,7 @@ class ObjectiveTrainer(Trainer):
         precision: str = "fp32",
         fresh_parameters: tuple[str, ...] = (),
         fresh_lr_scale: float = 1.0,
+        group_by_length: bool = False,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("data_collator", collate_examples)
@@ -61,10 +114,22 @@ class ObjectiveTrainer(Trainer):
         self.precision = precision
         self.fresh_parameters = fresh_parameters
         self.fresh_lr_scale = fresh_lr_scale
+        self.group_by_length = group_by_length
         # compute_loss returns a per-batch mean: let Trainer scale it for gradient accumulation.
         self.model_accepts_loss_kwargs = False
         self._log_sums: dict[str, float] = defaultdict(float)
         self._log_counts: dict[str, int] = defaultdict(int)
+
+    def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+        """:class:`LengthGroupedSampler` with ``group_by_length``, else Trainer's shuffle."""
+        dataset = self.train_dataset if train_dataset is None else train_dataset
+        if not self.group_by_length or not isinstance(dataset, ExampleDataset):
+            return super()._get_train_sampler(train_dataset)
+        return LengthGroupedSampler(
+            [example_length(e) for e in dataset.examples],
+            self.args.per_device_train_batch_size,
+            seed=self.args.data_seed if self.args.data_seed is not None else self.args.seed,
+        )
 
     def create_optimizer(self, model: torch.nn.Module | None = None) -> torch.optim.Optimizer:
         """Trainer's AdamW, with parameters that were not pretrained in their own groups at
@@ -108,8 +173,18 @@ class ObjectiveTrainer(Trainer):
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs:
-            for key, total in self._log_sums.items():
-                logs[key] = total / self._log_counts[key]
+            # Every process logs a training line at the same step (Trainer averages "loss" over
+            # them): average the objective's diagnostics over all processes' batches the same way.
+            sums: dict[str, float] = defaultdict(float)
+            counts: dict[str, int] = defaultdict(int)
+            for part_sums, part_counts in gather_objects(
+                (dict(self._log_sums), dict(self._log_counts))
+            ):
+                for key, total in part_sums.items():
+                    sums[key] += total
+                    counts[key] += part_counts[key]
+            for key, total in sums.items():
+                logs[key] = total / counts[key]
             self._log_sums.clear()
             self._log_counts.clear()
         super().log(logs, start_time)

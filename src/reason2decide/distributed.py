@@ -1,0 +1,82 @@
+"""Multi-process runs (``torchrun``, ``accelerate launch``): ranks, barriers, shards, gathers.
+
+Processes are started by the launcher and joined by ``torch.distributed`` as ``accelerate`` sets
+it up (gloo on CPUs, NCCL on GPUs); this module only asks it questions. In a plain run every
+function is a cheap no-op: rank 0 of a world of one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+import torch
+
+T = TypeVar("T")
+
+
+def _initialized() -> bool:
+    return torch.distributed.is_available() and torch.distributed.is_initialized()
+
+
+def launched_world_size() -> int:
+    """How many processes the launcher started (``WORLD_SIZE``), initialised or not."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def world_size() -> int:
+    """Processes in the run (1 without a launcher)."""
+    return torch.distributed.get_world_size() if _initialized() else launched_world_size()
+
+
+def rank() -> int:
+    """This process's global rank (0 without a launcher)."""
+    return torch.distributed.get_rank() if _initialized() else int(os.environ.get("RANK", "0"))
+
+
+def is_main_process() -> bool:
+    """True on rank 0 of a distributed run, and in a plain run: the one process that writes."""
+    return rank() == 0
+
+
+def init_distributed() -> None:
+    """Join the launcher's process group now (accelerate's ``PartialState``: gloo on CPUs,
+    NCCL on GPUs), so that barriers work before the Trainer exists. No-op in a plain run;
+    the Trainer later reuses the same group."""
+    if launched_world_size() > 1 and not _initialized():
+        from accelerate import PartialState
+
+        PartialState(cpu=not torch.cuda.is_available())
+
+
+def barrier() -> None:
+    """Wait until every process gets here (no-op in a plain run)."""
+    if _initialized() and torch.distributed.get_world_size() > 1:
+        torch.distributed.barrier()
+
+
+def shard(items: Sequence[T]) -> list[tuple[int, T]]:
+    """This process's share of ``items`` as ``(index, item)`` pairs, round-robin by index.
+
+    Give it whole batches, not examples: every batch is then computed exactly as in a single
+    process (same padding, same kernels), so gathered results equal a one-process run's.
+    """
+    r, n = rank(), world_size()
+    return [(i, item) for i, item in enumerate(items) if i % n == r]
+
+
+def gather_objects(local: Any) -> list[Any]:
+    """Every process's ``local`` (picklable), in rank order; ``[local]`` in a plain run."""
+    if not _initialized() or torch.distributed.get_world_size() == 1:
+        return [local]
+    gathered: list[Any] = [None] * torch.distributed.get_world_size()
+    torch.distributed.all_gather_object(gathered, local)
+    return gathered
+
+
+def gather_shards(local: list[tuple[int, T]]) -> list[T]:
+    """Reassemble what :func:`shard` split: every process's ``(index, result)`` pairs, in index
+    order."""
+    pairs = [pair for part in gather_objects(local) for pair in part]
+    return [result for _, result in sorted(pairs, key=lambda pair: pair[0])]
