@@ -56,14 +56,34 @@ def barrier() -> None:
         torch.distributed.barrier()
 
 
+def parameters_sharded() -> bool:
+    """Whether each process holds only a shard of the parameters (FSDP, DeepSpeed ZeRO-3, as
+    ``accelerate launch`` announces them). Every forward pass then gathers parameters from
+    all processes, so all processes must run the same passes: the same number of batches,
+    generation steps kept in step (``synced_gpus``)."""
+    if os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true":
+        return True
+    deepspeed = os.environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true"
+    return deepspeed and os.environ.get("ACCELERATE_DEEPSPEED_ZERO_STAGE") == "3"
+
+
 def shard(items: Sequence[T]) -> list[tuple[int, T]]:
     """This process's share of ``items`` as ``(index, item)`` pairs, round-robin by index.
 
     Give it whole batches, not examples: every batch is then computed exactly as in a single
-    process (same padding, same kernels), so gathered results equal a one-process run's.
+    process (same padding, same kernels), so gathered results equal a one-process run's. With
+    sharded parameters every process takes every item (see :func:`parameters_sharded`).
     """
+    if parameters_sharded():
+        return list(enumerate(items))
     r, n = rank(), world_size()
     return [(i, item) for i, item in enumerate(items) if i % n == r]
+
+
+def generation_in_step() -> bool:
+    """Whether ``generate`` must keep every process stepping until all have finished
+    (``synced_gpus``): needed when parameters are sharded across several processes."""
+    return parameters_sharded() and world_size() > 1
 
 
 def gather_objects(local: Any) -> list[Any]:
@@ -78,5 +98,7 @@ def gather_objects(local: Any) -> list[Any]:
 def gather_shards(local: list[tuple[int, T]]) -> list[T]:
     """Reassemble what :func:`shard` split: every process's ``(index, result)`` pairs, in index
     order."""
+    if parameters_sharded():
+        return [result for _, result in local]
     pairs = [pair for part in gather_objects(local) for pair in part]
     return [result for _, result in sorted(pairs, key=lambda pair: pair[0])]

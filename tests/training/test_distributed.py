@@ -21,8 +21,18 @@ from tiny_models import save_tiny_llama, save_tiny_t5, write_toy_dataset
 WORKER = Path(__file__).resolve().parents[1] / "distributed_worker.py"
 
 
-def torchrun(*args: str, cwd: Path, timeout: int = 240) -> subprocess.CompletedProcess:
-    """``python -m torch.distributed.run --standalone --nproc_per_node=2 ARGS`` on CPU."""
+TORCHRUN = ("-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2")
+ACCELERATE = (
+    "-m", "accelerate.commands.launch",
+    "--config_file", str(Path(__file__).resolve().parents[2] / "configs/accelerate/ddp.yaml"),
+)  # fmt: skip
+
+
+def torchrun(
+    *args: str, cwd: Path, timeout: int = 240, launcher: tuple[str, ...] = TORCHRUN
+) -> subprocess.CompletedProcess:
+    """``python -m torch.distributed.run --standalone --nproc_per_node=2 ARGS`` (or another
+    launcher) on CPU."""
     env = {
         **os.environ,
         "CUDA_VISIBLE_DEVICES": "",
@@ -30,8 +40,7 @@ def torchrun(*args: str, cwd: Path, timeout: int = 240) -> subprocess.CompletedP
         "TOKENIZERS_PARALLELISM": "false",
         "OMP_NUM_THREADS": "1",
     }
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-    command += ["--nproc_per_node=2", *args]
+    command = [sys.executable, *launcher, *args]
     result = subprocess.run(
         command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
@@ -93,7 +102,9 @@ def test_sampling_draws_differ_across_ranks_and_repeat_for_a_seed(worker_outputs
     assert first["5"][0] == alone
 
 
-def run_cli(toy: Path, output: str, model: str, method: str, steps: int) -> Path:
+def run_cli(
+    toy: Path, output: str, model: str, method: str, steps: int, launcher: tuple = TORCHRUN
+) -> Path:
     torchrun(
         "-m",
         "reason2decide.cli",
@@ -113,6 +124,7 @@ def run_cli(toy: Path, output: str, model: str, method: str, steps: int) -> Path
         "--max-target-length", "12",
         "--seed", "1",
         cwd=toy,
+        launcher=launcher,
     )  # fmt: skip
     return toy / output
 
@@ -152,3 +164,12 @@ def test_every_method_trains_in_two_processes(toy, model, method):
     run = json.loads((out / "run.json").read_text())
     assert run["status"] == "complete" and run["distributed"]["world_size"] == 2
     assert (out / "model" / "config.json").is_file()
+
+
+@pytest.mark.slow
+def test_accelerate_launch_with_the_shipped_ddp_config(toy):
+    out = run_cli(toy, "run-accelerate", "model", "r2dc", 4, launcher=ACCELERATE)
+    run = json.loads((out / "run.json").read_text())
+    assert run["status"] == "complete" and run["distributed"]["world_size"] == 2
+    rows = [json.loads(line) for line in (out / "log_history.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "loss" in r and r["stage"] == "stage2"] == [1, 2, 3, 4]

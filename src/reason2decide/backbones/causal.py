@@ -16,6 +16,7 @@ from reason2decide.backbones.base import (
 )
 from reason2decide.backbones.candidates import build_tree, mask_for, takes_custom_masks, tree_scores
 from reason2decide.backbones.seq2seq import unwrap
+from reason2decide.distributed import generation_in_step
 
 #: Text between the prompt and the target; the model learns to answer after it.
 SEPARATOR = "\n"
@@ -266,6 +267,7 @@ class CausalBackbone(Backbone):
             num_beams=1,
             pad_token_id=self.tokenizer.pad_token_id,
             eos_token_id=self.tokenizer.eos_token_id,
+            synced_gpus=generation_in_step(),
         )
         new_tokens = out[:, batch["input_ids"].shape[1] :]
         return [

@@ -21,6 +21,7 @@ from reason2decide.backbones.candidates import (
     takes_custom_masks,
     tree_scores,
 )
+from reason2decide.distributed import generation_in_step
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -109,12 +110,13 @@ class Seq2SeqBackbone(Backbone):
         bare = unwrap(model)
         device = next(bare.parameters()).device
         enc = {k: v.to(device) for k, v in self._encode_prompts(prompts).items()}
-        # The encoder runs once per prompt; its states are shared by all candidates.
-        hidden = bare.get_encoder()(**enc).last_hidden_state
         rows = self.target_ids(candidates)
+        # The encoder runs once per prompt, inside the model's own forward pass (so that
+        # wrappers which gather sharded parameters there see it); its states are shared by all
+        # candidates.
         if self._decodes_trees(bare):
-            return self._score_tree(bare, enc["attention_mask"], hidden, rows)
-        return self._score_with_shared_cache(bare, enc["attention_mask"], hidden, rows)
+            return self._score_tree(bare, enc, rows)
+        return self._score_with_shared_cache(bare, enc, rows)
 
     def _decodes_trees(self, bare: nn.Module) -> bool:
         """Whether the decoder takes position ids and a custom 4-D mask (BERT-style decoders
@@ -129,21 +131,16 @@ class Seq2SeqBackbone(Backbone):
         )
 
     def _score_tree(
-        self,
-        bare: nn.Module,
-        attention_mask: torch.Tensor,
-        hidden: torch.Tensor,
-        rows: list[list[int]],
+        self, bare: nn.Module, enc: dict[str, torch.Tensor], rows: list[list[int]]
     ) -> torch.Tensor:
         """One decoder pass over the candidates' prefix tree (see ``candidates``): no position
         is computed twice, and no encoder state is repeated per candidate."""
         tree = build_tree(rows, root_token=self._decoder_start)
-        device, n_prompts, n_nodes = hidden.device, hidden.size(0), len(tree)
+        device, n_prompts, n_nodes = enc["input_ids"].device, enc["input_ids"].size(0), len(tree)
         base = bare.get_base_model() if hasattr(bare, "get_base_model") else bare
         mask = mask_for(base.decoder, tree.visible().to(device))
         out = bare(
-            encoder_outputs=BaseModelOutput(last_hidden_state=hidden),
-            attention_mask=attention_mask,
+            **enc,
             decoder_input_ids=torch.tensor([tree.tokens], device=device).expand(n_prompts, -1),
             decoder_attention_mask=mask[None, None].expand(n_prompts, 1, n_nodes, n_nodes),
             decoder_position_ids=torch.tensor([tree.depth], device=device).expand(n_prompts, -1),
@@ -152,24 +149,21 @@ class Seq2SeqBackbone(Backbone):
         return tree_scores(out.logits, tree, len(rows))
 
     def _score_with_shared_cache(
-        self,
-        bare: nn.Module,
-        attention_mask: torch.Tensor,
-        hidden: torch.Tensor,
-        rows: list[list[int]],
+        self, bare: nn.Module, enc: dict[str, torch.Tensor], rows: list[list[int]]
     ) -> torch.Tensor:
         """The decoder's first position once per prompt, then its cache (self- and
         cross-attention keys/values) repeated for the candidates' remaining tokens."""
-        device = hidden.device
-        n_prompts, n_cands = hidden.size(0), len(rows)
+        attention_mask = enc["attention_mask"]
+        device = attention_mask.device
+        n_prompts, n_cands = attention_mask.size(0), len(rows)
         dec = {k: v.to(device) for k, v in self._decoder_tensors(rows).items()}
         labels = dec["labels"]  # [C, T]; every row starts after the same decoder start token
         first = bare(
-            encoder_outputs=BaseModelOutput(last_hidden_state=hidden),
-            attention_mask=attention_mask,
+            **enc,
             decoder_input_ids=dec["decoder_input_ids"][:1, :1].expand(n_prompts, 1),
             use_cache=True,
         )
+        hidden = first.encoder_last_hidden_state
         first_logprobs = torch.log_softmax(first.logits[:, 0], dim=-1, dtype=torch.float32)
         scores = first_logprobs[:, labels[:, 0]]  # [B, C]
         cache = output_cache(first)
@@ -272,5 +266,6 @@ class Seq2SeqBackbone(Backbone):
             max_new_tokens=max_new_tokens or self.max_target_length,
             do_sample=False,
             num_beams=1,
+            synced_gpus=generation_in_step(),
         )
         return [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
