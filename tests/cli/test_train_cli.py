@@ -161,3 +161,12 @@ def test_every_config_option_has_a_flag():
 
     params = set(inspect.signature(train).parameters) | {"train"}
     assert [f for f in TrainConfig.model_fields if f not in params] == []
+
+
+def test_own_warnings_print_as_one_line_others_as_usual():
+    from reason2decide.cli.app import _format_own_warning
+
+    own = _format_own_warning(UserWarning("3 duplicates"), UserWarning, "/x/reason2decide/a.py", 7)
+    assert own == "warning: 3 duplicates\n"
+    other = _format_own_warning(FutureWarning("old"), FutureWarning, "/x/transformers/b.py", 9)
+    assert "transformers/b.py:9" in other and "FutureWarning" in other

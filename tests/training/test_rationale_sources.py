@@ -80,3 +80,18 @@ def test_stage1_file_trains_stage1_and_is_recorded(data, tmp_path):
     assert sources["stage1"]["column"] == "llm_rationale"
     assert sources["stage2"]["column"] == "rationale"
     assert manifest["data"]["stage1_train"]["sha256"]
+
+
+def test_sources_are_recorded_only_for_stages_that_learn_rationales(data):
+    # dss has no Stage 1: its missing Stage-1 column is not even read; sft learns no rationale.
+    (data / "val.jsonl").write_text(
+        "".join(
+            json.dumps({k: v for k, v in json.loads(line).items() if k != "llm_rationale"}) + "\n"
+            for line in (data / "val.jsonl").read_text().splitlines()
+        )
+    )
+    config = build_config(flags(data, stage1_rationale_col="llm_rationale", method="dss"))
+    dss = load_training_data(config, needs_rationale=True, stages=("dss",))
+    assert dss.sources["rationales"] == {"dss": {"file": str(config.train), "column": "rationale"}}
+    sft = load_training_data(config, needs_rationale=False, stages=("sft",))
+    assert sft.sources["rationales"] == {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -26,6 +27,21 @@ app = typer.Typer(
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+_format_warning = warnings.formatwarning
+
+
+def _format_own_warning(
+    message: Warning | str, category: type[Warning], filename: str, lineno: int, line: Any = None
+) -> str:
+    """Our own warnings (data checks, label counts) as one ``warning: ...`` line, without the
+    source line Python would quote; other libraries' warnings as usual."""
+    if "reason2decide" in filename:
+        return f"warning: {message}\n"
+    return _format_warning(message, category, filename, lineno, line)
+
+
+warnings.formatwarning = _format_own_warning
 
 
 def user_errors(func: F) -> F:

@@ -32,7 +32,13 @@ from reason2decide.data.fingerprint import fingerprint
 from reason2decide.data.labels import LabelSet, check_labels
 from reason2decide.data.readers import ColumnMap, read_examples
 from reason2decide.data.splits import stratified_holdout
-from reason2decide.distributed import barrier, init_distributed, is_main_process, world_size
+from reason2decide.distributed import (
+    barrier,
+    init_distributed,
+    is_main_process,
+    parameters_sharded,
+    world_size,
+)
 from reason2decide.errors import R2DError
 from reason2decide.hardware import resolve_precision
 from reason2decide.io import read_json, write_json
@@ -129,9 +135,15 @@ class TrainingData:
 
 
 def load_training_data(
-    config: TrainConfig, *, needs_rationale: bool, say: Say = print
+    config: TrainConfig,
+    *,
+    needs_rationale: bool,
+    stages: tuple[str, ...] = ("stage1", "stage2"),
+    say: Say = print,
 ) -> TrainingData:
-    """Read and check the training data of ``config``; hold out validation data if none given."""
+    """Read and check the training data of ``config`` for the objectives ``stages``; hold out
+    validation data if none given. ``sources["rationales"]`` records, per stage that learns
+    rationales, where they come from."""
     columns = ColumnMap(
         question=config.question_col,
         label=config.label_col,
@@ -175,12 +187,14 @@ def load_training_data(
     for message in _data_warnings(train, val):
         warnings.warn(message, stacklevel=2)
     data = TrainingData(train, val, labels, sources)
+    own = {"file": str(config.train), "column": config.rationale_col}
     sources["rationales"] = {
-        "stage2": {"file": str(config.train), "column": config.rationale_col},
-        "stage1": {"file": str(config.train), "column": config.rationale_col},
+        name: dict(own) for name in stages if needs_rationale and name != "stage1"
     }
-    if needs_rationale and (config.stage1_train or config.stage1_rationale_col):
-        _add_stage1_source(config, data)
+    if needs_rationale and "stage1" in stages:
+        sources["rationales"]["stage1"] = dict(own)
+        if config.stage1_train or config.stage1_rationale_col:
+            _add_stage1_source(config, data)
     return data
 
 
@@ -411,7 +425,24 @@ def train_stage(
         "attempts": attempts,
         "seconds_per_step": round(wall / max(1, state.global_step - (resumed_from or 0)), 4),
     }
-    return trainer.model, summary
+    model = trainer.model
+    if parameters_sharded():
+        # Each process holds a shard: gather the whole weights (a collective, so every process
+        # asks) for rank 0 to save.
+        state = trainer.accelerator.get_state_dict(trainer.model_wrapped)
+        model = _WithStateDict(trainer.accelerator.unwrap_model(trainer.model), state)
+    return model, summary
+
+
+class _WithStateDict:
+    """A model whose ``save_pretrained`` writes a given (gathered) state dict."""
+
+    def __init__(self, model: Any, state_dict: dict[str, Any]) -> None:
+        self.model = model
+        self.state_dict = state_dict
+
+    def save_pretrained(self, directory: Any, **kwargs: Any) -> None:
+        self.model.save_pretrained(directory, state_dict=self.state_dict, **kwargs)
 
 
 def _checkpoint_step(path: str | None) -> int | None:
@@ -464,6 +495,12 @@ def run_training(
     # Under torchrun / accelerate launch every process runs this function; only rank 0 writes
     # files and talks, and barriers keep the others from reading what it has not written yet.
     init_distributed()
+    if config.lora_r and parameters_sharded():
+        raise R2DError(
+            "LoRA with sharded parameters (FSDP, DeepSpeed ZeRO-3) is not supported",
+            field="lora_r (--lora-r)",
+            hint="LoRA keeps the trained weights small: use DDP (configs/accelerate/ddp.yaml)",
+        )
     main = is_main_process()
     if not main:
         say = _silent
@@ -475,7 +512,9 @@ def run_training(
     with warnings.catch_warnings():
         if not main:
             warnings.simplefilter("ignore")
-        data = load_training_data(config, needs_rationale=spec.requires_rationale, say=say)
+        data = load_training_data(
+            config, needs_rationale=spec.requires_rationale, stages=tuple(stages), say=say
+        )
 
     run_path = output / RUN_FILE
     manifest: dict[str, Any]
