@@ -76,7 +76,8 @@ def train(
     ),
     stage1_train: Path | None = typer.Option(
         None,
-        help="Stage 1 trains on this file instead (validating on a held-out share of it).",
+        help="Stage 1 trains on this file instead, validating on a held-out --val-fraction of it "
+        "(not on --val).",
     ),
     alpha: float | None = typer.Option(None, help="Stage 2: final label-loss weight α. [0.7]"),
     warmup_fraction: float | None = typer.Option(
