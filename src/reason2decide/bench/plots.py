@@ -150,7 +150,8 @@ def bar_chart(summary: Mapping[str, MethodSummary], key: str, path: Path) -> boo
     axes.set_xticks(xs, methods, rotation=20, ha="right")
     axes.set_ylabel(METRICS.get(key, key))
     n = max(summary[m].n_seeds for m in methods)
-    axes.set_title(f"{METRICS.get(key, key)} (mean ± std over up to {n} seed(s))")
+    # Two short lines: one long line is cut off in the narrow figures of few methods.
+    axes.set_title(f"{METRICS.get(key, key)}\nmean ± std over up to {n} seed(s)", fontsize=10)
     axes.grid(axis="y", alpha=0.3)
     _save(figure, path)
     return True
@@ -185,7 +186,7 @@ def curves_chart(
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("step")
     axes.set_ylabel(ylabel)
-    axes.set_title(f"{ylabel} (mean over seeds, band ± 1 std)")
+    axes.set_title(f"{ylabel}\nmean over seeds, band ± 1 std", fontsize=10)
     axes.grid(alpha=0.3)
     axes.legend(fontsize="small")
     _save(figure, path)
