@@ -145,6 +145,32 @@ def peak_memory_mib(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def step_function(
+    backbone: Any,
+    objective: Any,
+    batches: list,
+    step: int,
+    precision: str,
+    optimizer: torch.optim.Optimizer | None = None,
+) -> Callable[[int], None]:
+    """``run(i)``: one optimisation step (forward under autocast, backward, AdamW) of
+    ``objective`` at training step ``step`` on ``batches[i]`` (cycling)."""
+    from reason2decide.hardware import autocast
+
+    model = backbone.model
+    optimizer = optimizer or torch.optim.AdamW(model.parameters(), lr=1e-5)
+
+    def run(i: int) -> None:
+        model.train()
+        with autocast(precision, backbone.device):
+            out = objective.compute_loss(model, batches[i % len(batches)], step)
+        out.loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    return run
+
+
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)

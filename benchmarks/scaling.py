@@ -32,32 +32,17 @@ from common import (
     peak_memory_mib,
     print_table,
     reset_peak_memory,
+    step_function,
     time_calls,
     write_report,
 )
 
-from reason2decide.hardware import autocast, resolve_precision
+from reason2decide.hardware import resolve_precision
 from reason2decide.methods import DSSObjective, Stage2Objective
 from reason2decide.prompts import predict_prompt
 from reason2decide.training.config import TrainConfig
 from reason2decide.training.runner import load_training_data
 from reason2decide.training.trainer import LengthGroupedSampler, example_length
-
-
-def step_function(backbone: Any, objective: Any, batches: list, step: int, precision: str) -> Any:
-    """One optimisation step of ``objective`` on ``batches[i]``."""
-    model = backbone.model
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
-
-    def run(i: int) -> None:
-        model.train()
-        with autocast(precision, backbone.device):
-            out = objective.compute_loss(model, batches[i % len(batches)], step)
-        out.loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-
-    return run
 
 
 def by_length(args: argparse.Namespace, examples: list, labels: list[str]) -> list[dict]:

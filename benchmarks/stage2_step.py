@@ -38,6 +38,7 @@ from common import (
     peak_memory_mib,
     print_table,
     reset_peak_memory,
+    step_function,
     summary,
     time_calls,
     write_report,
@@ -117,13 +118,7 @@ def main() -> None:
     for mode in args.modes.split(","):
         objective, step = objectives[mode]
 
-        def train_step(i: int, objective: Any = objective, step: int = step) -> None:
-            model.train()
-            with autocast(precision, device):
-                out = objective.compute_loss(model, batches[i], step)
-            out.loss.backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
+        train_step = step_function(backbone, objective, batches, step, precision, optimizer)
 
         reset_peak_memory(device)
         with unshared_scoring(backbone, mode == "score-unshared"):

@@ -147,12 +147,12 @@ def evaluate_zero_shot(
     ``bench_eval`` (``bench_eval`` given, with the LLM settings and the wall time added).
     """
     from reason2decide.data.fingerprint import fingerprint
-    from reason2decide.evaluation.faithfulness import rationale_length_stats
-    from reason2decide.evaluation.report import evaluate_records, write_metrics
+    from reason2decide.evaluation.pipeline import evaluate_llm_zero_shot
+    from reason2decide.evaluation.report import write_metrics
     from reason2decide.io import write_jsonl
     from reason2decide.llm.client import LLMClient, LLMConfig, default_cache_dir
     from reason2decide.llm.rationales import RationaleOptions
-    from reason2decide.llm.zero_shot import ZeroShotOptions, zero_shot_predict
+    from reason2decide.llm.zero_shot import ZeroShotOptions
 
     spec.check()
     sampling_seed = spec.sampling_seed(seed)
@@ -175,30 +175,17 @@ def evaluate_zero_shot(
     )
     started = time.perf_counter()
     with LLMClient(config) as client:
-        result = zero_shot_predict(examples, labels, client, options=options, progress=progress)
-    seconds = time.perf_counter() - started
-    records = result.records
-    metrics: dict[str, Any] = evaluate_records(
-        records,
-        labels,
-        bertscore_model=bertscore_model,
-        bertscore_layers=bertscore_layers,
-        with_bertscore=with_bertscore,
-    )
-    metrics.update(dict.fromkeys(("consistency", "sufficiency", "gold_robustness")))
-    metrics["rationale_length"] = rationale_length_stats(
-        [r["rationale"] for r in records], [r["gold_rationale"] for r in records]
-    )
-    metrics["label_decoding"] = "llm-chat"
-    metrics["inference"] = {
-        "seconds": round(seconds, 3),
-        "examples_per_second": round(len(records) / max(seconds, 1e-9), 3),
-        "device": "server",
-        "with_rationale": True,
-        "cache_hits": result.stats["usage"].get("cache_hits"),
-    }
-    metrics["zero_shot"] = result.stats
-    metrics["model"] = f"{ZERO_SHOT_METHOD}:{spec.model}"
+        metrics, records, _ = evaluate_llm_zero_shot(
+            examples,
+            labels,
+            client,
+            options,
+            model_name=f"{ZERO_SHOT_METHOD}:{spec.model}",
+            bertscore_model=bertscore_model,
+            bertscore_layers=bertscore_layers,
+            with_bertscore=with_bertscore,
+            progress=progress,
+        )
     metrics["test"] = fingerprint(test)
     metrics["bench_eval"] = {
         **bench_eval,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -245,7 +244,8 @@ def zero_shot(
     from reason2decide.data.fingerprint import fingerprint
     from reason2decide.data.readers import ColumnMap, read_examples
     from reason2decide.errors import R2DError
-    from reason2decide.evaluation.report import evaluate_records, metrics_table, write_metrics
+    from reason2decide.evaluation.pipeline import evaluate_llm_zero_shot
+    from reason2decide.evaluation.report import metrics_table, write_metrics
     from reason2decide.io import write_jsonl
     from reason2decide.llm.rationales import RationaleOptions
     from reason2decide.llm.templates import (
@@ -254,7 +254,7 @@ def zero_shot(
         ZERO_SHOT_LABEL_TEMPLATE,
         load_template,
     )
-    from reason2decide.llm.zero_shot import ZeroShotOptions, zero_shot_predict
+    from reason2decide.llm.zero_shot import ZeroShotOptions
 
     if (judge_base_url is None) != (judge_model is None):
         raise R2DError("--judge-base-url and --judge-model go together", field="judge_model")
@@ -279,31 +279,22 @@ def zero_shot(
         rationale=RationaleOptions(template=template, max_tokens=max_tokens, seed=seed),
         seed=seed,
     )
-    started = time.perf_counter()
     client = _client(
         base_url, model, api_key_env, concurrency, timeout, max_retries, cache_dir, no_cache
     )
     with client:
-        result = zero_shot_predict(examples, label_set, client, options=options, progress=progress)
-    seconds = time.perf_counter() - started
-    records = result.records
-    metrics: dict[str, Any] = evaluate_records(
-        records,
-        label_set,
-        bertscore_model=bertscore_model,
-        bertscore_layers=bertscore_layers,
-        with_bertscore=not no_bertscore and not no_rationale,
-    )
-    metrics["model"] = f"zero-shot-llm:{model}"
+        metrics, records, result = evaluate_llm_zero_shot(
+            examples,
+            label_set,
+            client,
+            options,
+            model_name=f"zero-shot-llm:{model}",
+            bertscore_model=bertscore_model,
+            bertscore_layers=bertscore_layers,
+            with_bertscore=not no_bertscore,
+            progress=progress,
+        )
     metrics["test"] = fingerprint(test)
-    metrics["label_decoding"] = "llm-chat"
-    metrics["zero_shot"] = result.stats
-    metrics["inference"] = {
-        "seconds": round(seconds, 3),
-        "examples_per_second": round(len(records) / max(seconds, 1e-9), 3),
-        "device": "server",
-        "with_rationale": not no_rationale,
-    }
     if judge_base_url is not None and judge_model is not None:
         from reason2decide.evaluation.judge import run_judge
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reason2decide.data.example import Example
 from reason2decide.evaluation.faithfulness import faithfulness_metrics, rationale_length_stats
 from reason2decide.evaluation.report import evaluate_records
 from reason2decide.inference.predictor import Predictor
+
+if TYPE_CHECKING:
+    from reason2decide.llm.client import LLMClient
+    from reason2decide.llm.zero_shot import ZeroShotOptions, ZeroShotResult
 
 
 def evaluate_model(
@@ -108,3 +112,49 @@ def _add_faithfulness(
             from_gold,
         )
     )
+
+
+def evaluate_llm_zero_shot(
+    examples: Sequence[Example],
+    labels: Sequence[str],
+    client: LLMClient,
+    options: ZeroShotOptions,
+    *,
+    model_name: str,
+    bertscore_model: str | None = None,
+    bertscore_layers: int | None = None,
+    with_bertscore: bool = True,
+    progress: bool = False,
+) -> tuple[dict[str, Any], list[dict[str, Any]], ZeroShotResult]:
+    """Ask an LLM server for every example's label (and rationale) and score its answers like
+    :func:`evaluate_model`: ``(metrics, records, result)``. The faithfulness metrics, which need
+    a model that reads rationales, are present as ``None``."""
+    from reason2decide.llm.zero_shot import zero_shot_predict
+
+    started = time.perf_counter()
+    result = zero_shot_predict(examples, labels, client, options=options, progress=progress)
+    seconds = time.perf_counter() - started
+    records = result.records
+    metrics = evaluate_records(
+        records,
+        labels,
+        bertscore_model=bertscore_model,
+        bertscore_layers=bertscore_layers,
+        with_bertscore=with_bertscore and options.with_rationale,
+    )
+    metrics.update(dict.fromkeys(("consistency", "sufficiency", "gold_robustness")))
+    if options.with_rationale:
+        metrics["rationale_length"] = rationale_length_stats(
+            [r["rationale"] for r in records], [r["gold_rationale"] for r in records]
+        )
+    metrics["model"] = model_name
+    metrics["label_decoding"] = "llm-chat"
+    metrics["zero_shot"] = result.stats
+    metrics["inference"] = {
+        "seconds": round(seconds, 3),
+        "examples_per_second": round(len(records) / max(seconds, 1e-9), 3),
+        "device": "server",
+        "with_rationale": options.with_rationale,
+        "cache_hits": result.stats["usage"].get("cache_hits"),
+    }
+    return metrics, records, result
