@@ -46,9 +46,11 @@ def load_backbone(
     path = Path(name_or_path)
     source, extra = name_or_path, {}
     if path.suffix == ".gguf":
-        if not path.is_file():
-            raise R2DError("GGUF file not found", path=path)
-        source, extra = str(path.parent), {"gguf_file": path.name}
+        # transformers refuses to fine-tune a model loaded from GGUF: train a dequantised copy.
+        from reason2decide.backbones.gguf import dequantised
+
+        path = dequantised(path)
+        source = str(path)
         kind = kind or "causal"
     saved = read_backbone_file(path) if path.is_dir() else None
     if saved is not None:

