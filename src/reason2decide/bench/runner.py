@@ -28,6 +28,7 @@ interruption continues where it stopped.
 from __future__ import annotations
 
 import gc
+import json
 import shlex
 import sys
 import time
@@ -281,19 +282,34 @@ def _read_json(path: Path) -> Any:
 
 def run_state(path: Path, settings: Mapping[str, Any]) -> str:
     """``complete`` (trained and evaluated with ``settings``), ``evaluate`` (trained, not or
-    differently evaluated), ``resume`` (a run.json that is not complete) or ``new``."""
+    differently evaluated), ``resume`` (a run.json that is not complete) or ``new``.
+
+    A complete evaluation needs no model: a run folder copied without its weights (e.g. from a
+    GPU machine) still counts as complete, and as an error if it would need re-evaluating."""
     from reason2decide.training.runner import MODEL_DIR, RUN_FILE
 
     if not (path / RUN_FILE).is_file():
         return "new"
     manifest = _read_json(path / RUN_FILE)
-    if manifest.get("status") != "complete" or not (path / MODEL_DIR).is_dir():
+    if manifest.get("status") != "complete":
         return "resume"
     metrics_path = path / EVAL_DIR / METRICS_FILE
-    if not metrics_path.is_file():
-        return "evaluate"
-    saved = (_read_json(metrics_path).get("bench_eval") or {}).get("settings")
-    return "complete" if saved == dict(settings) else "evaluate"
+    evaluated = metrics_path.is_file()
+    saved = None
+    if evaluated:
+        saved = (_read_json(metrics_path).get("bench_eval") or {}).get("settings")
+    if saved == dict(settings):
+        return "complete"
+    if not (path / MODEL_DIR).is_dir():
+        if evaluated:
+            raise R2DError(
+                "this run was evaluated with other settings and has no model to evaluate again",
+                path=path,
+                hint="run the bench with the settings it was evaluated with "
+                f"({json.dumps(saved)}), or delete the folder to train it again",
+            )
+        return "resume"
+    return "evaluate"
 
 
 #: Config keys not compared with an existing run's: the folder itself (a bench folder may be
