@@ -128,6 +128,8 @@ def test_bench_interrupt_resume_skip_and_reevaluate(toy, tmp_path):
     assert results["summary"]["r2d"]["metrics"]["bleu"]["n"] == 2
     assert results["summary"]["sft"]["runs"][1]["path"] == str(runs / "sft/seed1")
     assert results["budget"]["max_steps"] == 4 and results["budget"]["stage1_max_steps"] == 2
+    # Reason2Decide-C's confidence definition is part of the recorded configuration
+    assert results["config"]["r2dc_confidence"] == "token-geomean"
     assert results["command"].startswith("r2d bench --data ")
     assert "--max-steps 4" in results["command"] and "--no-bertscore" in results["command"]
     assert results["environment"]["torch"] and results["wall_time_s"]["runs_total"] > 0

@@ -130,6 +130,10 @@ def test_per_example_draws_follow_p_and_are_reproducible(setup):
     b = torch.rand(1000, generator=draw_generator(3, step))
     c = torch.rand(1000, generator=draw_generator(3, step + 1))
     assert torch.equal(a, b) and not torch.equal(a, c)
+    # the second micro-batch of an accumulated step draws its own coins, reproducibly
+    d = torch.rand(1000, generator=draw_generator(3, step, 1))
+    assert torch.equal(d, torch.rand(1000, generator=draw_generator(3, step, 1)))
+    assert not torch.equal(a, d)
     assert (a < objective.schedule.p_pred(step)).float().mean().item() == pytest.approx(
         0.5, abs=0.05
     )
@@ -179,6 +183,56 @@ def test_r2dc_step_adds_the_weighted_cycle_loss_after_w(setup):
     assert 0.0 < logs["tau"] < 1.0 and 0.0 <= logs["frac_predicted"] <= 1.0
     assert logs["gumbel_temperature"] == pytest.approx(2 ** (-0.6), rel=1e-4)
     assert objective.state_dict()["threshold"]["tau"] == logs["tau"]
+
+
+def token_geomean(backbone, questions, labels) -> list[float]:
+    """exp(mean token log-probability) of ``labels`` after ``predict: `` (end-of-sequence in)."""
+    backbone.model.eval()
+    with torch.no_grad():
+        prompts = [f"predict: {q}" for q in questions]
+        logprobs, mask = backbone.token_logprobs(backbone.model, prompts, labels)
+    backbone.model.train()
+    return torch.exp(logprobs.sum(-1) / mask.sum(-1)).tolist()
+
+
+@pytest.mark.parametrize("labels", [LABELS, ["no", "yes, see a doctor today"]])
+def test_r2dc_confidence_is_the_token_geomean_of_the_predicted_label(setup, labels):
+    """Issue 10, item 3: with closed-set scoring, c is the predicted label's geometric-mean token
+    probability (the published c), not its probability over the label set, unless asked."""
+    backbone, examples = setup
+    questions = [e.question for e in examples]
+    out = predict_labels_eval(backbone, backbone.model, questions, labels)
+    expected = token_geomean(backbone, questions, out.labels)
+    set_probability = out.probabilities.max(-1).values.tolist()
+
+    objective = R2DCObjective(backbone, labels, max_steps=100)
+    assert objective.config.confidence == "token-geomean"
+    logs = objective.compute_loss(backbone.model, examples, 0).logs
+    assert logs["confidence"] == pytest.approx(sum(expected) / len(expected), rel=1e-4)
+    assert logs["confidence"] != pytest.approx(sum(set_probability) / len(examples), rel=1e-3)
+
+    chosen = R2DCConfig(confidence="set-probability")
+    objective = R2DCObjective(backbone, labels, max_steps=100, config=chosen)
+    logs = objective.compute_loss(backbone.model, examples, 0).logs
+    assert logs["confidence"] == pytest.approx(sum(set_probability) / len(examples), rel=1e-5)
+
+
+def test_r2dc_confidence_comes_from_the_config(setup, tmp_path):
+    from reason2decide.methods import build_objective
+    from reason2decide.training.config import build_config
+
+    backbone, _ = setup
+    flags = {"method": "r2dc", "train": tmp_path / "t.jsonl", "output": tmp_path / "out"}
+    config = build_config(flags)
+    assert config.r2dc_confidence == "token-geomean"
+    assert config.dump()["r2dc_confidence"] == "token-geomean"  # what run.json records
+    config = build_config({**flags, "r2dc_confidence": "set-probability"})
+    objective = build_objective("stage2", backbone, LABELS, config, max_steps=10)
+    assert objective.config.confidence == "set-probability"
+    with pytest.raises(R2DError, match="needs --label-decoding score"):
+        build_config({**flags, "r2dc_confidence": "set-probability", "label_decoding": "generate"})
+    with pytest.raises(R2DError, match="r2dc_confidence"):
+        build_config({**flags, "r2dc_confidence": "max-probability"})
 
 
 def test_method_registry():

@@ -67,10 +67,33 @@ def test_running_threshold():
     t = RunningThreshold(warmup_steps=2, window_steps=3)
     assert t.update([0.2, 0.4], 0) == 1.0
     assert t.update([0.6], 1) == 1.0
-    assert t.update([0.8], 2) == pytest.approx(0.5)  # mean of all four at W
-    assert t.update([0.9], 3) == pytest.approx(0.5)
-    assert t.update([0.7], 4) == pytest.approx(0.5)
-    assert t.update([0.2], 5) == pytest.approx(0.6)  # window mean of 0.9, 0.7, 0.2
+    assert t.update([0.8], 2) == pytest.approx(0.45)  # at W: mean of steps 0 (0.3) and 1 (0.6)
+    assert t.update([0.9], 3) == pytest.approx(0.45)
+    assert t.update([0.7], 4) == pytest.approx(0.45)
+    assert t.update([0.2], 5) == pytest.approx(0.8)  # window mean of steps 2..4: 0.8, 0.9, 0.7
     restored = RunningThreshold(2, 3)
     restored.load_state_dict(t.state_dict())
-    assert restored.update([1.0], 6) == pytest.approx(0.6)
+    assert restored.update([1.0], 6) == pytest.approx(0.8)
+    assert restored.update([1.0], 8) == pytest.approx((0.2 + 1.0) / 2)  # steps 5 and 6
+
+
+def test_running_threshold_moves_once_per_optimizer_step():
+    """Issue 10, item 2: with gradient accumulation every micro-batch of a step uses one τ, each
+    optimizer step weighs once in the window's mean, and τ does not depend on how the steps were
+    split into micro-batches."""
+    steps = {
+        0: ([0.2, 0.2], [0.4]),
+        1: ([0.6], [0.6, 0.6, 0.6]),
+        2: ([0.9], [0.1]),
+        3: ([1.0], [1.0]),
+        4: ([0.3], [0.3]),
+    }
+    split, whole = RunningThreshold(2, 2), RunningThreshold(2, 2)
+    taus = {}
+    for step, micro_batches in steps.items():
+        taus[step] = [split.update(part, step) for part in micro_batches]
+        assert whole.update([c for part in micro_batches for c in part], step) == taus[step][0]
+    assert taus[0] == taus[1] == [1.0, 1.0]
+    at_w = (0.8 / 3 + 0.6) / 2  # steps 0 and 1, each its own mean
+    assert taus[2] == pytest.approx([at_w, at_w]) and taus[3] == pytest.approx([at_w, at_w])
+    assert taus[4] == pytest.approx([0.75, 0.75])  # steps 2 (0.5) and 3 (1.0)

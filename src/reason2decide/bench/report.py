@@ -252,6 +252,11 @@ def results_markdown(
         f"- rationale metrics score every run against the test file's gold column `{gold}`"
         + (" (whatever rationales a variant trains on)" if info.get("variants") else ""),
         f"- backbone: {info['budget']['model']}",
+        *(
+            [f"- r2dc confidence c: {info['config'].get('r2dc_confidence')}"]
+            if "r2dc" in info["methods"]
+            else []
+        ),
         f"- hardware: {hardware}; {env.get('platform')}; torch {env.get('torch')}, "
         f"transformers {env.get('transformers')}, reason2decide {env.get('reason2decide')}",
         f"- wall time: {walls['this_invocation']:.0f} s for this invocation; "

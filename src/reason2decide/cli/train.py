@@ -103,6 +103,12 @@ def train(
     tau_window_steps: int | None = typer.Option(
         None, help="R2D-C: steps between updates of the running threshold τ. [1000]"
     ),
+    r2dc_confidence: str | None = typer.Option(
+        None,
+        help="R2D-C: confidence c of a predicted label: token-geomean (geometric-mean token "
+        "probability, as published) or set-probability (its probability over the label set; "
+        "needs --label-decoding score). [token-geomean]",
+    ),
     val_fraction: float | None = typer.Option(
         None, help="Share of --train held out for validation when --val is absent. [0.1]"
     ),
@@ -186,6 +192,7 @@ def train(
         "gumbel_min": gumbel_min,
         "confidence_sharpness": confidence_sharpness,
         "tau_window_steps": tau_window_steps,
+        "r2dc_confidence": r2dc_confidence,
         "val_fraction": val_fraction,
         "stage1_patience": stage1_patience,
         "stage2_patience": stage2_patience,

@@ -18,10 +18,13 @@ DECODING_MODES = ("score", "generate")
 
 @dataclass
 class LabelPredictions:
-    """Predicted labels, and per-label probabilities when the label set was scored."""
+    """Predicted labels and, when the label set was scored, per-label probabilities and the
+    log-likelihoods they were normalised from."""
 
     labels: list[str]
     probabilities: torch.Tensor | None = None  # [N, C], rows sum to 1
+    #: [N, C]: each label's summed token log-probability (end-of-sequence included).
+    scores: torch.Tensor | None = None
 
 
 def label_token_budget(backbone: Backbone, labels: Sequence[str], slack: int = 4) -> int:
@@ -51,9 +54,9 @@ def predict_labels(
     if decoding == "score":
         if not labels:
             raise ValueError("closed-set scoring needs a label set")
-        scores = backbone.score_candidates(model, prompts, list(labels))
-        probs = torch.softmax(scores.float(), dim=-1).cpu()
-        return LabelPredictions([labels[i] for i in probs.argmax(-1).tolist()], probs)
+        scores = backbone.score_candidates(model, prompts, list(labels)).float().cpu()
+        probs = torch.softmax(scores, dim=-1)
+        return LabelPredictions([labels[i] for i in probs.argmax(-1).tolist()], probs, scores)
     if decoding == "generate":
         budget = max_new_tokens or label_token_budget(backbone, labels)
         return LabelPredictions(backbone.generate(model, prompts, max_new_tokens=budget))

@@ -136,6 +136,7 @@ def build_objective(
             gumbel_min=config.gumbel_min,
             confidence_sharpness=config.confidence_sharpness,
             tau_window_steps=config.tau_window_steps,
+            confidence=config.r2dc_confidence,
         )
         return R2DCObjective(backbone, labels, max_steps=max_steps, config=r2dc, **common)
     return Stage2Objective(

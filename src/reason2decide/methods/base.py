@@ -59,8 +59,11 @@ class Objective(ABC):
         self.seed = seed
 
     @abstractmethod
-    def compute_loss(self, model: nn.Module, examples: Sequence[Example], step: int) -> StepOutput:
-        """The loss of one batch at optimisation step ``step`` (0-based)."""
+    def compute_loss(
+        self, model: nn.Module, examples: Sequence[Example], step: int, micro_batch: int = 0
+    ) -> StepOutput:
+        """The loss of one batch at optimisation step ``step`` (0-based); ``micro_batch`` is the
+        batch's index among the micro-batches that step accumulates (0 without accumulation)."""
 
     @abstractmethod
     def validate(self, model: nn.Module, examples: Sequence[Example]) -> dict[str, float]:
@@ -137,9 +140,11 @@ def batched(items: Sequence, size: int) -> list[Sequence]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def draw_generator(seed: int, step: int) -> torch.Generator:
-    """A generator for the per-example draws of one step: reproducible for (seed, step, rank),
-    different across ranks of a distributed run, and unaffected by resuming."""
+def draw_generator(seed: int, step: int, micro_batch: int = 0) -> torch.Generator:
+    """A generator for the per-example draws of one micro-batch, seeded from (seed, step, rank,
+    micro_batch): reproducible for a seed, unaffected by resuming, and different across the
+    ranks of a distributed run and across the micro-batches of one accumulated step."""
     rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
-    state = np.random.SeedSequence([seed, step, rank]).generate_state(1, dtype=np.uint64)[0]
+    entropy = [seed, step, rank, micro_batch]
+    state = np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0]
     return torch.Generator().manual_seed(int(state) & 0x7FFF_FFFF_FFFF_FFFF)

@@ -32,7 +32,9 @@ class DSSObjective(Objective):
         super().__init__(*args, **kwargs)
         self.config = config or DSSConfig()
 
-    def compute_loss(self, model: nn.Module, examples: Sequence[Example], step: int) -> StepOutput:
+    def compute_loss(
+        self, model: nn.Module, examples: Sequence[Example], step: int, micro_batch: int = 0
+    ) -> StepOutput:
         questions = [e.question for e in examples]
         loss_pred = self.backbone.loss(
             model, [predict_prompt(q) for q in questions], [e.label for e in examples]

@@ -50,7 +50,9 @@ class Stage1Objective(Objective):
         super().__init__(*args, **kwargs)
         self.config = config or Stage1Config()
 
-    def compute_loss(self, model: nn.Module, examples: Sequence[Example], step: int) -> StepOutput:
+    def compute_loss(
+        self, model: nn.Module, examples: Sequence[Example], step: int, micro_batch: int = 0
+    ) -> StepOutput:
         loss = self.backbone.loss(
             model, [explain_prompt(e.question) for e in examples], [e.rationale for e in examples]
         )
@@ -87,7 +89,12 @@ class Stage2Objective(Objective):
         )
 
     def sampled_labels(
-        self, model: nn.Module, examples: Sequence[Example], p: float, step: int
+        self,
+        model: nn.Module,
+        examples: Sequence[Example],
+        p: float,
+        step: int,
+        micro_batch: int = 0,
     ) -> tuple[list[str], dict[str, float]]:
         """The label each explain prompt is conditioned on, and sampling diagnostics."""
         gold = [e.label for e in examples]
@@ -102,16 +109,19 @@ class Stage2Objective(Objective):
             predicted = predict_labels(self.backbone, model, questions, self.labels, **options)
         else:
             predicted = predict_labels_eval(self.backbone, model, questions, self.labels, **options)
-        use = torch.rand(len(examples), generator=draw_generator(self.seed, step)) < p
+        draws = draw_generator(self.seed, step, micro_batch)
+        use = torch.rand(len(examples), generator=draws) < p
         chosen = [
             pr if u else g for pr, g, u in zip(predicted.labels, gold, use.tolist(), strict=True)
         ]
         agree = sum(pr == g for pr, g in zip(predicted.labels, gold, strict=True)) / len(gold)
         return chosen, {"frac_predicted": float(use.float().mean()), "train_pred_accuracy": agree}
 
-    def compute_loss(self, model: nn.Module, examples: Sequence[Example], step: int) -> StepOutput:
+    def compute_loss(
+        self, model: nn.Module, examples: Sequence[Example], step: int, micro_batch: int = 0
+    ) -> StepOutput:
         alpha, p = self.schedule.alpha(step), self.schedule.p_pred(step)
-        cond_labels, logs = self.sampled_labels(model, examples, p, step)
+        cond_labels, logs = self.sampled_labels(model, examples, p, step, micro_batch)
         questions = [e.question for e in examples]
         loss_pred = self.backbone.loss(
             model, [predict_prompt(q) for q in questions], [e.label for e in examples]

@@ -7,16 +7,18 @@ confidence-adaptive scheduled sampling and a rationale→label cycle loss.
   1.0 decaying to 0.5) and, as soft tokens, are fed back behind ``predict: ``; the model must
   recover the label the rationale was conditioned on. ``L = α·L_pred + (1−α)·L_expl + λ·L_cycle``.
 
-Confidence: with closed-set scoring it is the probability of the predicted label over the label
-set; with free generation it is ``exp(mean token log-probability)`` of the generated label, as in
-the reference code.
+Confidence ``c``: the geometric-mean token probability of the predicted label,
+``exp(mean token log-probability)`` over its tokens (end-of-sequence included), as published and
+in the reference code. With closed-set scoring it is read off the winning candidate's score;
+with free generation the generated label is scored teacher-forced. ``confidence="set-probability"``
+uses the predicted label's probability over the label set instead (closed-set scoring only).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -40,6 +42,8 @@ class R2DCConfig(Stage2Config):
     confidence_sharpness: float = 10.0
     tau_window_steps: int = 1000
     tau_initial: float = 0.75
+    #: ``c``: "token-geomean" (published) or "set-probability" (closed-set scoring only).
+    confidence: Literal["token-geomean", "set-probability"] = "token-geomean"
 
 
 class R2DCObjective(Stage2Objective):
@@ -57,6 +61,13 @@ class R2DCObjective(Stage2Objective):
         self.threshold = RunningThreshold(
             self.schedule.warmup_steps, config.tau_window_steps, config.tau_initial
         )
+        if config.confidence not in ("token-geomean", "set-probability"):
+            raise ValueError(f"unknown R2D-C confidence '{config.confidence}'")
+        if config.confidence == "set-probability" and self.label_decoding != "score":
+            raise ValueError("set-probability confidence needs closed-set scoring")
+        # Tokens of every label as scored (end-of-sequence included), for per-token means.
+        lengths = [len(ids) for ids in self.backbone.target_ids(self.labels)] if self.labels else []
+        self.label_lengths = torch.tensor(lengths, dtype=torch.float)
 
     def _predict_with_confidence(
         self, model: nn.Module, questions: list[str]
@@ -67,8 +78,13 @@ class R2DCObjective(Stage2Objective):
         }
         predict = predict_labels if self.config.sampling_dropout else predict_labels_eval
         out = predict(self.backbone, model, questions, self.labels, **options)
-        if out.probabilities is not None:
+        if out.probabilities is not None and self.config.confidence == "set-probability":
             return out.labels, out.probabilities.max(-1).values.tolist()
+        if out.scores is not None:
+            # The winning candidate's summed token log-probability over its token count.
+            winner = out.scores.argmax(-1)
+            best = out.scores.gather(-1, winner[:, None]).squeeze(-1)
+            return out.labels, torch.exp(best / self.label_lengths[winner]).tolist()
         was_training = model.training
         model.eval()
         try:
@@ -80,7 +96,9 @@ class R2DCObjective(Stage2Objective):
         mean = logprobs.sum(-1) / mask.sum(-1).clamp(min=1)
         return out.labels, torch.exp(mean).tolist()
 
-    def compute_loss(self, model: nn.Module, examples: Sequence[Example], step: int) -> StepOutput:
+    def compute_loss(
+        self, model: nn.Module, examples: Sequence[Example], step: int, micro_batch: int = 0
+    ) -> StepOutput:
         alpha, p = self.schedule.alpha(step), self.schedule.p_pred(step)
         questions = [e.question for e in examples]
         gold = [e.label for e in examples]
@@ -91,7 +109,7 @@ class R2DCObjective(Stage2Objective):
         everywhere = [c for part in gather_objects(confidences) for c in part]
         tau = self.threshold.update(everywhere, step)
         gates = [confidence_gate(c, tau, self.config.confidence_sharpness) for c in confidences]
-        draws = torch.rand(len(examples), generator=draw_generator(self.seed, step))
+        draws = torch.rand(len(examples), generator=draw_generator(self.seed, step, micro_batch))
         use = [bool(d < p * g) for d, g in zip(draws.tolist(), gates, strict=True)]
         cond = [pr if u else g for pr, g, u in zip(predicted, gold, use, strict=True)]
 

@@ -89,36 +89,69 @@ def confidence_gate(confidence: float, threshold: float, sharpness: float = 10.0
 
 
 class RunningThreshold:
-    """Reason2Decide-C's running confidence threshold τ.
+    """Reason2Decide-C's running confidence threshold τ, updated once per optimizer step.
 
-    Confidences are collected from step 0. At step ``warmup_steps`` (W) τ becomes their mean;
-    after that, every ``window_steps`` steps τ becomes the mean of the confidences seen since
-    the last update. Before W, τ is 1.0 (predicted labels are not used then anyway).
+    Every optimizer step contributes one value, the mean confidence of all its examples (every
+    micro-batch of an accumulated step, every process). Before step ``warmup_steps`` (W) τ is
+    1.0 (predicted labels are not used then anyway). When step W begins, τ becomes the mean of
+    the values of steps 0..W−1; every ``window_steps`` steps after that, the mean of the values
+    of the steps since the last update. τ is therefore fixed within a step: all micro-batches
+    of a step use the same τ. With no step seen yet (W = 0) τ keeps ``initial`` until the
+    first update.
     """
 
     def __init__(self, warmup_steps: int, window_steps: int = 1000, initial: float = 0.75) -> None:
         self.warmup_steps = warmup_steps
         self.window_steps = max(1, window_steps)
         self.tau = initial
+        # Sum and number of the per-step means since the last update of τ.
         self.total = 0.0
         self.count = 0
+        # The step being collected, and its confidences so far.
+        self.step = -1
+        self.step_total = 0.0
+        self.step_count = 0
 
     def update(self, confidences: list[float], step: int) -> float:
-        """Record this step's confidences and return τ to use at ``step``."""
-        self.total += sum(confidences)
-        self.count += len(confidences)
-        if step < self.warmup_steps:
-            return 1.0
-        since = step - self.warmup_steps
-        if since % self.window_steps == 0 and self.count:
-            self.tau = self.total / self.count
-            self.total, self.count = 0.0, 0
-        return self.tau
+        """Record confidences of (a micro-batch of) optimizer step ``step``; return τ to use
+        at ``step``. Steps must come in increasing order, each in one or more calls."""
+        if step != self.step:
+            self._close_step()
+            self.step = step
+            since = step - self.warmup_steps
+            if since >= 0 and since % self.window_steps == 0 and self.count:
+                self.tau = self.total / self.count
+                self.total, self.count = 0.0, 0
+        self.step_total += sum(confidences)
+        self.step_count += len(confidences)
+        return 1.0 if step < self.warmup_steps else self.tau
+
+    def _close_step(self) -> None:
+        """Add the step being collected, if any, to the window as its mean confidence."""
+        if self.step_count:
+            self.total += self.step_total / self.step_count
+            self.count += 1
+        self.step_total, self.step_count = 0.0, 0
 
     def state_dict(self) -> dict[str, float]:
-        return {"tau": self.tau, "total": self.total, "count": self.count}
+        return {
+            "tau": self.tau,
+            "total": self.total,
+            "count": self.count,
+            "step": self.step,
+            "step_total": self.step_total,
+            "step_count": self.step_count,
+        }
 
     def load_state_dict(self, state: dict[str, float]) -> None:
         self.tau = float(state["tau"])
+        if "step" not in state:
+            # Saved before τ averaged per optimizer step: keep τ, start a fresh window.
+            self.total, self.count, self.step = 0.0, 0, -1
+            self.step_total, self.step_count = 0.0, 0
+            return
         self.total = float(state["total"])
         self.count = int(state["count"])
+        self.step = int(state["step"])
+        self.step_total = float(state["step_total"])
+        self.step_count = int(state["step_count"])

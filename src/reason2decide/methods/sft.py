@@ -31,7 +31,9 @@ class SFTObjective(Objective):
         super().__init__(*args, **kwargs)
         self.config = config or SFTConfig()
 
-    def compute_loss(self, model: nn.Module, examples: Sequence[Example], step: int) -> StepOutput:
+    def compute_loss(
+        self, model: nn.Module, examples: Sequence[Example], step: int, micro_batch: int = 0
+    ) -> StepOutput:
         loss = self.backbone.loss(
             model, [predict_prompt(e.question) for e in examples], [e.label for e in examples]
         )

@@ -75,6 +75,11 @@ class TrainConfig(BaseModel):
     gumbel_min: float = Field(0.5, gt=0.0)
     confidence_sharpness: float = Field(10.0, gt=0.0)
     tau_window_steps: int = Field(1000, ge=1)
+    r2dc_confidence: Literal["token-geomean", "set-probability"] = Field(
+        "token-geomean",
+        description="c: geometric-mean token probability of the predicted label (published), "
+        "or its probability over the label set (closed-set scoring only)",
+    )
 
     # engineering
     precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
@@ -94,6 +99,11 @@ class TrainConfig(BaseModel):
     def _check(self) -> TrainConfig:
         if self.stage == "2" and not self.init:
             raise ValueError("--stage 2 needs --init DIR (a Stage-1 model or any backbone)")
+        if self.r2dc_confidence == "set-probability" and self.label_decoding != "score":
+            raise ValueError(
+                "--r2dc-confidence set-probability needs --label-decoding score (generated "
+                "labels have no probability over the label set); use token-geomean"
+            )
         return self
 
     @property

@@ -119,6 +119,9 @@ class ObjectiveTrainer(Trainer):
         self.model_accepts_loss_kwargs = False
         self._log_sums: dict[str, float] = defaultdict(float)
         self._log_counts: dict[str, int] = defaultdict(int)
+        # (optimizer step, micro-batches of it seen so far): which micro-batch of an
+        # accumulated step compute_loss is given, so that each draws its own coins.
+        self._micro_batches = (-1, 0)
 
     def _get_train_sampler(self, train_dataset: Any = None) -> Any:
         """:class:`LengthGroupedSampler` with ``group_by_length``, else Trainer's shuffle."""
@@ -164,8 +167,12 @@ class ObjectiveTrainer(Trainer):
         return_outputs: bool = False,
         num_items_in_batch: Any = None,
     ) -> Any:
+        step = self.state.global_step
+        seen_step, seen = self._micro_batches
+        micro_batch = seen if seen_step == step else 0
+        self._micro_batches = (step, micro_batch + 1)
         with autocast(self.precision, self.args.device):
-            out = self.objective.compute_loss(model, inputs["examples"], self.state.global_step)
+            out = self.objective.compute_loss(model, inputs["examples"], step, micro_batch)
         for key, value in out.logs.items():
             self._log_sums[key] += value
             self._log_counts[key] += 1
