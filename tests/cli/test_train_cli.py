@@ -98,6 +98,12 @@ def test_train_predict_evaluate_from_the_command_line(toy, tmp_path):
     assert result.exit_code == 0 and "already complete" in result.output
     result = invoke("train", "--output", out, "--resume", "--lr", "0.1")
     assert_user_error(result, "lr=")
+    # the YAML that started the run resumes it; a YAML that contradicts it is refused
+    result = invoke("train", "--config", config, "--output", out, "--resume")
+    assert result.exit_code == 0 and "already complete" in result.output
+    config.write_text(config.read_text().replace("lr: 0.003", "lr: 0.1"))
+    result = invoke("train", "--config", config, "--output", out, "--resume")
+    assert_user_error(result, "lr=0.003", "run.yaml")
 
 
 def test_missing_training_file_names_the_file(tmp_path):

@@ -164,4 +164,4 @@ def test_stage_two_alone_starts_from_init(tmp_path, trained):
     )
     manifest = run_training(config, say=lambda _: None)
     assert list(manifest["stages"]) == ["stage2"]
-    assert manifest["stages"]["stage2"]["init"].endswith("run/model")
+    assert manifest["stages"]["stage2"]["init"].endswith("run/stage1/model")

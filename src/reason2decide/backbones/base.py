@@ -153,12 +153,19 @@ class Backbone(ABC):
         """Greedy decoding of one continuation per prompt."""
 
     # ------------------------------------------------------------------ persistence
-    def save(self, directory: str | Path, model: nn.Module | None = None) -> None:
-        """Write model, tokenizer and ``backbone.json``; :func:`load_backbone` reloads them."""
+    def save(
+        self, directory: str | Path, model: nn.Module | None = None, *, trained: bool = False
+    ) -> None:
+        """Write model, tokenizer and ``backbone.json``; :func:`load_backbone` reloads them.
+
+        ``trained``: the weights have been trained, so no parameter is "fresh" any more; the
+        saved model lists none, and later fine-tunes treat every parameter alike.
+        """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         (model or self.model).save_pretrained(directory)
         self.tokenizer.save_pretrained(directory)
+        fresh = () if trained else self.fresh_parameters
         write_json(
             directory / BACKBONE_FILE,
             {
@@ -166,8 +173,8 @@ class Backbone(ABC):
                 "name": self.name,
                 "max_input_length": self.max_input_length,
                 "max_target_length": self.max_target_length,
-                "fresh_parameters": list(self.fresh_parameters),
-                "fresh_lr_scale": self.fresh_lr_scale,
+                "fresh_parameters": list(fresh),
+                "fresh_lr_scale": self.fresh_lr_scale if fresh else 1.0,
             },
         )
 

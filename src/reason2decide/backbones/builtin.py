@@ -45,7 +45,8 @@ def build_minilm_bert2bert(*, max_input_length: int, max_target_length: int) -> 
     Encoder and decoder start from the same weights (not shared). The checkpoint has no
     cross-attention and no LM-head transform: each decoder layer's cross-attention starts as a
     copy of that layer's self-attention, the transform starts random, and both train with a
-    10x learning rate by default (``--fresh-lr-scale``). About 49M parameters.
+    10x learning rate by default (``--fresh-lr-scale``) until a first training has saved them
+    (a trained model marks no parameter as fresh). About 49M parameters.
 
     Why, measured on the triage demo set (Stage 1 60 steps + Stage 2 160 steps, batch 16,
     lr 5e-5, one run each): with random cross-attention and one learning rate, label-only

@@ -682,6 +682,7 @@ def execute_run(
             resume=run.state == "resume",
             say=lambda line: say(f"  {line}"),
             callbacks=callbacks,
+            held_out={"test": examples},
         )
         _release_memory()
     if run.state != "complete":

@@ -35,7 +35,9 @@ def train(
         None, help="'all' (default), '1' (Stage 1 only) or '2' (Stage 2 only, with --init)."
     ),
     init: str | None = typer.Option(
-        None, help="Stage 2 alone: start from this Stage-1 run folder or model."
+        None,
+        help="Stage 2 alone: start from this run folder's Stage-1 model, or from this model "
+        "folder or name as it is (to start from a run's final model, give RUN/model).",
     ),
     max_steps: int | None = typer.Option(
         None, "--max-steps", help="Stage-2 steps (single-stage methods: all steps). [30000]"
@@ -49,7 +51,8 @@ def train(
     fresh_lr_scale: float | None = typer.Option(
         None,
         help="Learning-rate factor of parameters that were not pretrained (the cross-attention "
-        "of minilm-bert2bert). [the backbone's: 10 for minilm-bert2bert, else 1]",
+        "of minilm-bert2bert), until a training has saved them: a trained model has none. "
+        "[the backbone's: 10 for minilm-bert2bert, else 1]",
     ),
     warmup_ratio: float | None = typer.Option(None, help="Learning-rate warm-up share. [0]"),
     weight_decay: float | None = typer.Option(None, help="[0]"),
@@ -78,6 +81,13 @@ def train(
         None,
         help="Stage 1 trains on this file instead, validating on a held-out --val-fraction of it "
         "(not on --val).",
+    ),
+    stage1_exclude_overlap: bool | None = typer.Option(
+        None,
+        "--stage1-exclude-overlap/--no-stage1-exclude-overlap",
+        help="Drop the rows of --stage1-train / --stage1-rationale-col whose id or question also "
+        "occurs in --val (or the bench's test set); without it they are counted in a warning. "
+        "[off]",
     ),
     alpha: float | None = typer.Option(None, help="Stage 2: final label-loss weight α. [0.7]"),
     warmup_fraction: float | None = typer.Option(
@@ -180,6 +190,7 @@ def train(
         "id_col": id_col,
         "stage1_rationale_col": stage1_rationale_col,
         "stage1_train": stage1_train,
+        "stage1_exclude_overlap": stage1_exclude_overlap,
         "alpha": alpha,
         "warmup_fraction": warmup_fraction,
         "ramp_fraction": ramp_fraction,
@@ -215,7 +226,9 @@ def train(
             from reason2decide.training.config import load_yaml
 
             out_dir = Path(load_yaml(config).get("output", ""))
-        resolved = resume_config(out_dir, {k: v for k, v in flags.items() if k != "output"})
+        resolved = resume_config(
+            out_dir, {k: v for k, v in flags.items() if k != "output"}, config_file=config
+        )
     else:
         resolved = build_config(flags, config)
     manifest = run_training(resolved, resume=resume, overwrite=overwrite, say=console.print)

@@ -113,6 +113,26 @@ def cross_split_duplicates(splits: Mapping[str, Sequence[Example]]) -> list[dict
     return found
 
 
+def overlapping_rows(
+    rows: Sequence[Example], reference: Sequence[Example]
+) -> tuple[list[bool], int, int]:
+    """Which of ``rows`` also occur in ``reference``, by id or by (normalized) question.
+
+    Returns ``(mask, ids, questions)``: a flag per row, and how many rows share an id and how
+    many share a question with some reference row (a row may count in both).
+    """
+    ref_ids = {example.id for example in reference}
+    ref_questions = {normalize_text(example.question) for example in reference}
+    mask, ids, questions = [], 0, 0
+    for example in rows:
+        same_id = example.id in ref_ids
+        same_question = normalize_text(example.question) in ref_questions
+        ids += same_id
+        questions += same_question
+        mask.append(same_id or same_question)
+    return mask, ids, questions
+
+
 def _duplicate_ids(examples: Sequence[Example]) -> int:
     counts = Counter(example.id for example in examples)
     return sum(count - 1 for count in counts.values() if count > 1)

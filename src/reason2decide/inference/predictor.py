@@ -17,6 +17,7 @@ from reason2decide.hardware import autocast, no_grad_context, resolve_precision
 from reason2decide.inference.label_decoding import predict_labels
 from reason2decide.io import read_json
 from reason2decide.prompts import conditioned_explain_prompt, explain_prompt
+from reason2decide.training.model_info import read_model_info
 
 #: How a model writes its rationale: after ``given label: ŷ, explain: x`` (Reason2Decide),
 #: after ``explain: x`` (distilling step-by-step), or not at all (label-only SFT).
@@ -81,19 +82,28 @@ class Predictor:
         precision: str = "auto",
     ) -> Predictor:
         """Load from a training output folder (``model/``, ``labels.json``, ``run.json``) or a
-        bare model folder (with ``labels.json`` beside or inside it)."""
+        bare model folder.
+
+        What inference needs (rationale prompt, label decoding, length limits, labels) is read
+        from the model folder's own ``reason2decide.json`` and ``labels.json``; models saved
+        before those existed fall back on the output folder's ``run.json`` and ``labels.json``.
+        """
         root = Path(path)
         if not root.exists():
             raise R2DError("no such model or output folder", path=root)
         model_dir = root / "model" if (root / "model").is_dir() else root
         config: dict[str, Any] = {}
         rationale_prompt: str | None = "conditioned"
-        if (root / "run.json").is_file():
+        info = read_model_info(model_dir)
+        if info is not None:
+            config = info
+            rationale_prompt = info.get("rationale_prompt")
+        elif (root / "run.json").is_file():
             run = read_json(root / "run.json")
             config = run.get("config", {})
             rationale_prompt = run.get("rationale_prompt", "conditioned")
         labels = None
-        for candidate in (root / "labels.json", model_dir / "labels.json"):
+        for candidate in (model_dir / "labels.json", root / "labels.json"):
             if candidate.is_file():
                 labels = read_json(candidate)["labels"]
                 break

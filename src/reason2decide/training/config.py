@@ -30,6 +30,7 @@ class TrainConfig(BaseModel):
     rationale_col: str = "rationale"
     stage1_rationale_col: str | None = None
     stage1_train: Path | None = None
+    stage1_exclude_overlap: bool = False
     id_col: str | None = "id"
     labels: str | None = None
     model: str = "minilm-bert2bert"

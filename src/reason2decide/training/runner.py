@@ -3,7 +3,8 @@
 Output folder layout::
 
     OUTPUT/
-      model/              final model (+ tokenizer, backbone.json): r2d predict/evaluate OUTPUT
+      model/              final model (+ tokenizer, backbone.json, labels.json and
+                          reason2decide.json, so that a copy reloads on its own)
       labels.json         the label set
       run.json            resolved config, data fingerprints, versions, seed, wall times, results
       log_history.jsonl   one object per log event: stage, step, loss, alpha, p_pred, eval_*
@@ -19,7 +20,7 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,6 +33,7 @@ from reason2decide.data.fingerprint import fingerprint
 from reason2decide.data.labels import LabelSet, check_labels
 from reason2decide.data.readers import ColumnMap, read_examples
 from reason2decide.data.splits import stratified_holdout
+from reason2decide.data.stats import overlapping_rows
 from reason2decide.distributed import (
     barrier,
     init_distributed,
@@ -43,7 +45,13 @@ from reason2decide.errors import R2DError
 from reason2decide.hardware import resolve_precision
 from reason2decide.io import read_json, write_json
 from reason2decide.methods import build_objective, method_spec, method_stages
-from reason2decide.training.config import TrainConfig, validate_config
+from reason2decide.training.config import (
+    TrainConfig,
+    config_fields,
+    load_yaml,
+    validate_config,
+)
+from reason2decide.training.model_info import MODEL_LABELS_FILE, model_info, write_model_info
 
 RUN_FILE = "run.json"
 LABELS_FILE = "labels.json"
@@ -85,8 +93,11 @@ def prepare_output(output: Path, *, resume: bool, overwrite: bool) -> None:
         )
 
 
-def resume_config(output: Path, flags: dict[str, Any]) -> TrainConfig:
-    """The saved config of the run in ``output``; flags given now must not contradict it."""
+def resume_config(
+    output: Path, flags: dict[str, Any], config_file: str | Path | None = None
+) -> TrainConfig:
+    """The saved config of the run in ``output``; flags given now, and the values of a YAML
+    ``config_file`` given now, must not contradict it (``output`` itself is not compared)."""
     if not (output / RUN_FILE).is_file():
         raise R2DError(
             "nothing to resume: the output folder holds no run.json",
@@ -95,19 +106,64 @@ def resume_config(output: Path, flags: dict[str, Any]) -> TrainConfig:
         )
     saved = read_json(output / RUN_FILE)["config"]
     clashes = []
-    for key, value in flags.items():
-        if value is None or key not in saved:
-            continue
-        now = validate_config({**saved, key: value}).dump()[key]
-        if now != saved[key]:
-            clashes.append(f"{key}={saved[key]!r} (given {value!r})")
+    if config_file is not None:
+        values = load_yaml(config_file)
+        unknown = sorted(set(values) - set(config_fields()))
+        if unknown:
+            raise R2DError(f"unknown option(s) {', '.join(unknown)}", path=config_file)
+        clashes += _clashes(saved, values, f"in {Path(config_file).name}")
+    clashes += _clashes(saved, flags, "given")
     if clashes:
         raise R2DError(
-            "a resumed run keeps its configuration; these flags differ: " + "; ".join(clashes),
+            "a resumed run keeps its configuration; these values differ from it: "
+            + "; ".join(clashes),
             path=output / RUN_FILE,
-            hint="drop those flags, or start a new run in another --output",
+            hint="drop those flags or YAML values, or start a new run in another --output",
         )
     return validate_config(saved, source=output / RUN_FILE)
+
+
+def _clashes(saved: dict[str, Any], values: dict[str, Any], given: str) -> list[str]:
+    """``key=saved (given value)`` for each value (None = not given) that differs from the
+    saved config once validated (so that ``5e-5`` and ``0.00005`` agree)."""
+    clashes = []
+    for key, value in values.items():
+        if value is None or key not in saved or key == "output":
+            continue
+        try:
+            now = validate_config({**saved, key: value}).dump()[key]
+        except R2DError:
+            now = value
+        if now != saved[key]:
+            clashes.append(f"{key}={saved[key]!r} ({given} {value!r})")
+    return clashes
+
+
+#: The data files a run records a fingerprint of, by ``run.json`` key, in words.
+_DATA_FILES = {
+    "train": "training file (--train)",
+    "val": "validation file (--val)",
+    "stage1_train": "Stage-1 training file (--stage1-train)",
+}
+
+
+def check_unchanged_data(manifest: dict[str, Any], config: TrainConfig) -> None:
+    """A resumed run trains on the data it started with: refuse a data file whose content
+    differs from the fingerprint in ``run.json``."""
+    recorded = manifest.get("data") or {}
+    for key, words in _DATA_FILES.items():
+        path = getattr(config, key)
+        before = (recorded.get(key) or {}).get("sha256")
+        if path is None or before is None:
+            continue
+        now = fingerprint(path)["sha256"]
+        if now != before:
+            raise R2DError(
+                f"the {words} changed since the run started (sha256 {before[:12]}... then, "
+                f"{now[:12]}... now): a resumed run must train on the same data",
+                path=path,
+                hint="restore the file, or start a new run (another --output, or --overwrite)",
+            )
 
 
 # ---------------------------------------------------------------------- data
@@ -140,10 +196,17 @@ def load_training_data(
     needs_rationale: bool,
     stages: tuple[str, ...] = ("stage1", "stage2"),
     say: Say = print,
+    held_out: Mapping[str, Sequence[Example]] | None = None,
 ) -> TrainingData:
     """Read and check the training data of ``config`` for the objectives ``stages``; hold out
     validation data if none given. ``sources["rationales"]`` records, per stage that learns
-    rationales, where they come from."""
+    rationales, where they come from.
+
+    Stage-1 rows of another source (``--stage1-train``, ``--stage1-rationale-col``) are checked
+    against the validation rows and the sets in ``held_out`` (name → examples, e.g. the bench's
+    test set): overlaps are warned about and recorded, or dropped with
+    ``--stage1-exclude-overlap``.
+    """
     columns = ColumnMap(
         question=config.question_col,
         label=config.label_col,
@@ -194,12 +257,18 @@ def load_training_data(
     if needs_rationale and "stage1" in stages:
         sources["rationales"]["stage1"] = dict(own)
         if config.stage1_train or config.stage1_rationale_col:
-            _add_stage1_source(config, data)
+            _add_stage1_source(config, data, {"validation": val, **(held_out or {})}, say)
     return data
 
 
-def _add_stage1_source(config: TrainConfig, data: TrainingData) -> None:
-    """Stage 1's own rationales: another column of the same rows, or another file."""
+def _add_stage1_source(
+    config: TrainConfig,
+    data: TrainingData,
+    evaluation: Mapping[str, Sequence[Example]],
+    say: Say = print,
+) -> None:
+    """Stage 1's own rationales: another column of the same rows, or another file; its rows are
+    checked against the ``evaluation`` sets (see :func:`stage1_overlap`)."""
     column = config.stage1_rationale_col or config.rationale_col
     columns = ColumnMap(
         question=config.question_col,
@@ -209,6 +278,13 @@ def _add_stage1_source(config: TrainConfig, data: TrainingData) -> None:
     )
     if config.stage1_train is not None:
         rows = read_examples(config.stage1_train, columns, require_rationale=True)
+        rows, overlap = stage1_overlap(rows, evaluation, config.stage1_exclude_overlap, say)
+        if not rows:
+            raise R2DError(
+                "every Stage-1 row also occurs in the evaluation data: nothing left to train on",
+                path=config.stage1_train,
+                hint="drop --stage1-exclude-overlap, or give Stage 1 other rows",
+            )
         data.stage1_train, data.stage1_val = stratified_holdout(
             rows, config.val_fraction, config.seed
         )
@@ -217,6 +293,7 @@ def _add_stage1_source(config: TrainConfig, data: TrainingData) -> None:
             "file": str(config.stage1_train),
             "column": column,
             "validation": f"{len(data.stage1_val)} rows held out from it",
+            **({"overlap": overlap} if overlap else {}),
         }
         return
 
@@ -231,9 +308,64 @@ def _add_stage1_source(config: TrainConfig, data: TrainingData) -> None:
             )
         return [replace(e, rationale=by_id[e.id]) for e in examples]
 
-    data.stage1_train = with_column(Path(config.train), data.train)
+    data.stage1_train, overlap = stage1_overlap(
+        with_column(Path(config.train), data.train),
+        evaluation,
+        config.stage1_exclude_overlap,
+        say,
+    )
+    if not data.stage1_train:
+        raise R2DError(
+            "every Stage-1 row also occurs in the evaluation data: nothing left to train on",
+            path=config.train,
+            hint="drop --stage1-exclude-overlap",
+        )
     data.stage1_val = with_column(Path(config.val or config.train), data.val)
-    data.sources["rationales"]["stage1"] = {"file": str(config.train), "column": column}
+    data.sources["rationales"]["stage1"] = {
+        "file": str(config.train),
+        "column": column,
+        **({"overlap": overlap} if overlap else {}),
+    }
+
+
+def stage1_overlap(
+    rows: list[Example],
+    evaluation: Mapping[str, Sequence[Example]],
+    exclude: bool,
+    say: Say = print,
+) -> tuple[list[Example], dict[str, Any]]:
+    """Stage-1 ``rows`` that share an id or a question with an ``evaluation`` set (name →
+    examples): Stage 1 would learn their rationales, inflating held-out scores. Warns with the
+    counts (or, with ``exclude``, drops those rows); returns the rows kept and the counts, as
+    ``run.json`` records them (empty when nothing overlaps)."""
+    hit = [False] * len(rows)
+    counts: dict[str, Any] = {}
+    for name, reference in evaluation.items():
+        mask, ids, questions = overlapping_rows(rows, reference)
+        if any(mask):
+            counts[name] = {"rows": sum(mask), "ids": ids, "questions": questions}
+            hit = [a or b for a, b in zip(hit, mask, strict=True)]
+    if not counts:
+        return rows, {}
+    n = sum(hit)
+    detail = "; ".join(
+        f"{c['rows']} with the {name} set ({c['ids']} by id, {c['questions']} by question)"
+        for name, c in counts.items()
+    )
+    counts["dropped"] = n if exclude else 0
+    if exclude:
+        say(
+            f"Stage 1: dropped {n} of {len(rows)} rows that also occur in evaluation data: "
+            f"{detail}."
+        )
+        return [row for row, h in zip(rows, hit, strict=True) if not h], counts
+    warnings.warn(
+        f"{n} of {len(rows)} Stage-1 training rows also occur in evaluation data ({detail}): "
+        "Stage 1 learns their rationales, which inflates held-out scores; "
+        "--stage1-exclude-overlap drops them",
+        stacklevel=2,
+    )
+    return rows, counts
 
 
 def _data_warnings(train: list[Example], val: list[Example]) -> list[str]:
@@ -449,12 +581,25 @@ def _checkpoint_step(path: str | None) -> int | None:
     return int(path.rsplit("-", 1)[-1]) if path else None
 
 
-def save_model_atomically(backbone: Backbone, model: Any, target: Path) -> None:
-    """Save into a sibling temp folder, then swap it in: a crash never leaves half a model."""
+def save_model_atomically(
+    backbone: Backbone,
+    model: Any,
+    target: Path,
+    *,
+    labels: LabelSet | None = None,
+    info: dict[str, Any] | None = None,
+) -> None:
+    """Save a trained model into a sibling temp folder, then swap it in: a crash never leaves
+    half a model. ``labels`` and ``info`` (:func:`model_info`) go into the folder too, so that it
+    reloads with its method's behaviour wherever it is copied."""
     tmp = target.with_name(target.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     with quiet_transformers():
-        backbone.save(tmp, model=model)
+        backbone.save(tmp, model=model, trained=True)
+    if labels is not None:
+        labels.save(tmp / MODEL_LABELS_FILE)
+    if info is not None:
+        write_model_info(tmp, info)
     old = target.with_name(target.name + ".old")
     if target.exists():
         shutil.rmtree(old, ignore_errors=True)
@@ -464,16 +609,44 @@ def save_model_atomically(backbone: Backbone, model: Any, target: Path) -> None:
 
 
 def resolve_init(init: str) -> str:
-    """``--init`` may name a run folder (use its model) or anything ``load_backbone`` takes."""
+    """The model Stage 2 alone starts from: ``--init`` names a run folder (its Stage-1 model) or
+    anything ``load_backbone`` takes (a model folder, used as it is).
+
+    A run folder's ``model/`` is its Stage-1 model only when the run trained Stage 1 alone; a
+    run whose last stage was another objective (Stage 2, SFT, DSS) is refused, since starting
+    Stage 2 from its final model would silently train Stage 2 twice.
+    """
     path = Path(init)
-    if (path / RUN_FILE).is_file() and (path / MODEL_DIR).is_dir():
-        return str(path / MODEL_DIR)
-    if (path / RUN_FILE).is_file() and (path / "stage1" / MODEL_DIR).is_dir():
+    if not (path / RUN_FILE).is_file():
+        return init
+    if (path / "stage1" / MODEL_DIR).is_dir():
         return str(path / "stage1" / MODEL_DIR)
-    return init
+    stages = list(read_json(path / RUN_FILE).get("stages") or {})
+    if stages == ["stage1"] and (path / MODEL_DIR).is_dir():
+        return str(path / MODEL_DIR)
+    if (path / MODEL_DIR).is_dir():
+        trained = ", ".join(stages) or "another objective"
+        raise R2DError(
+            f"the run has no Stage-1 model: its model/ is the result of {trained}",
+            path=path,
+            field="init (--init)",
+            hint=f"to start Stage 2 from that model anyway, pass it: --init {path / MODEL_DIR}",
+        )
+    raise R2DError(
+        "the run has no finished Stage-1 model (yet)",
+        path=path,
+        field="init (--init)",
+        hint="finish its Stage 1 (r2d train --output RUN --resume), or pass a model folder",
+    )
 
 
 # ---------------------------------------------------------------------- the whole run
+def _local_path(name: str) -> str:
+    """``name`` as an absolute path when it is a local file or folder, else as given."""
+    path = Path(name)
+    return str(path.resolve()) if path.exists() else name
+
+
 def _silent(message: str) -> None:
     """``say`` of the processes other than rank 0."""
 
@@ -485,10 +658,13 @@ def run_training(
     overwrite: bool = False,
     say: Say = print,
     callbacks: Sequence[Any] = (),
+    held_out: Mapping[str, Sequence[Example]] | None = None,
 ) -> dict[str, Any]:
     """Train ``config.method`` into ``config.output``; return the run manifest.
 
     ``callbacks`` are extra ``transformers.TrainerCallback`` objects added to every stage.
+    ``held_out``: other evaluation sets (e.g. ``{"test": examples}``) that Stage-1 rows are
+    checked against, like ``--val`` (see :func:`load_training_data`).
     """
     from transformers import set_seed
 
@@ -509,17 +685,32 @@ def run_training(
     barrier()
     stages = method_stages(config.method, config.stage)
     spec = method_spec(config.method)
+    init = config.model if config.stage != "2" else resolve_init(config.init or config.model)
+    run_path = output / RUN_FILE
+    if resume:
+        check_unchanged_data(read_json(run_path), config)
     with warnings.catch_warnings():
         if not main:
             warnings.simplefilter("ignore")
         data = load_training_data(
-            config, needs_rationale=spec.requires_rationale, stages=tuple(stages), say=say
+            config,
+            needs_rationale=spec.requires_rationale,
+            stages=tuple(stages),
+            say=say,
+            held_out=held_out,
         )
 
-    run_path = output / RUN_FILE
     manifest: dict[str, Any]
     if resume:
         manifest = read_json(run_path)
+        if list(data.labels) != manifest.get("labels", list(data.labels)):
+            raise R2DError(
+                f"the label set changed since the run started: {', '.join(manifest['labels'])} "
+                f"then, {', '.join(data.labels)} now",
+                path=output / LABELS_FILE,
+                field="labels (--labels)",
+                hint="restore the label list, or start a new run in another --output",
+            )
         manifest["status"] = "running"
         manifest.setdefault("resumed_at", []).append(_now())
     else:
@@ -544,13 +735,14 @@ def run_training(
             },
             "stages": {},
         }
+    if config.stage == "2":
+        manifest["init"] = {"given": config.init or config.model, "resolved": _local_path(init)}
     if main:
         output.mkdir(parents=True, exist_ok=True)
         data.labels.save(output / LABELS_FILE)
         write_json(run_path, manifest)
 
     started = time.perf_counter()
-    init = config.model if config.stage != "2" else resolve_init(config.init or config.model)
     for index, name in enumerate(stages):
         stage_dir = output / name
         model_dir = output / MODEL_DIR if index == len(stages) - 1 else stage_dir / MODEL_DIR
@@ -597,7 +789,13 @@ def run_training(
             summary["lora"] = {**lora, "saved": "merged into the weights"}
             model = merge_lora(model)
         if main:
-            save_model_atomically(backbone, model, model_dir)
+            save_model_atomically(
+                backbone,
+                model,
+                model_dir,
+                labels=data.labels,
+                info=model_info(config, name, spec.rationale),
+            )
             write_json(done, summary)
             manifest["stages"][name] = summary
             write_json(run_path, manifest)
