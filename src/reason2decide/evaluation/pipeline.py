@@ -210,6 +210,7 @@ def evaluate_llm_zero_shot(
         with_bertscore=with_bertscore and options.with_rationale,
     )
     metrics.update(dict.fromkeys(("consistency", "sufficiency", "gold_robustness")))
+    metrics.update(label_leakage(records, explains=options.with_rationale))
     if options.with_rationale:
         metrics["rationale_length"] = rationale_length_stats(
             [r["rationale"] for r in records], [r["gold_rationale"] for r in records]
