@@ -199,10 +199,11 @@ def evaluate(
     write_jsonl(output / "predictions.jsonl", records)
     write_metrics(output / "metrics.json", metrics)
     truncation = metrics["truncation"]
-    console.print(describe_limits(truncation["limits"]), highlight=False)
-    console.print(
-        describe_counts(test.name, truncation["test"], truncation["limits"]), highlight=False
-    )
+    for line in (
+        describe_limits(truncation["limits"]),
+        describe_counts(test.name, truncation["test"], truncation["limits"]),
+    ):
+        console.print(line, highlight=False, soft_wrap=True)
     console.print(metrics_table(metrics, title=f"{model_dir} on {test.name}"))
     if judge_base_url:
         console.print(judge_summary(metrics), highlight=False)
