@@ -51,3 +51,20 @@ def test_synth_triage_bad_argument_in_a_real_process(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "noise" in proc.stderr and "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_synth_triage_can_mask_the_label_in_rationales(tmp_path: Path) -> None:
+    from reason2decide.data.leakage import count_leaking
+    from reason2decide.data.readers import read_examples
+
+    plain, masked = tmp_path / "plain", tmp_path / "masked"
+    args = ["data", "synth-triage", "--n", "60", "--seed", "1"]
+    assert runner.invoke(app, [*args, "--out", str(plain)]).exit_code == 0
+    result = runner.invoke(app, [*args, "--out", str(masked), "--mask-label-in-rationale"])
+    assert result.exit_code == 0, result.output
+    for split in ("train.jsonl", "val.jsonl", "test.jsonl"):
+        before, after = read_examples(plain / split), read_examples(masked / split)
+        assert count_leaking(before)[0] > 0
+        assert count_leaking(after)[0] == 0
+        assert [e.label for e in after] == [e.label for e in before]
+        assert any("[LABEL]" in e.rationale for e in after)

@@ -87,6 +87,13 @@ def test_train_predict_evaluate_from_the_command_line(toy, tmp_path):
         assert 0.0 <= metrics[key] <= 1.0
     assert metrics["rationale_length"]["generated_words"]["mean"] >= 0
     assert metrics["inference"]["with_rationale"] is True
+    assert 0.0 <= metrics["label_in_generated_rationale"] <= 1.0
+    assert metrics["label_in_gold_rationale"] == 1.0  # the toy rationales name their label
+    assert metrics["faithfulness_label_masking"] == {"placeholder": "[LABEL]"}
+    assert metrics["truncation"]["limits"]["max_input_length"] == 48
+    assert metrics["truncation"]["test"]["examples"] == 16
+    assert "token limits: prompts 48, targets 12" in result.output
+    assert "examples have a prompt cut at 48 tokens" in result.output
     assert (tmp_path / "eval" / "predictions.jsonl").is_file()
     assert "accuracy" in result.output
 

@@ -49,6 +49,9 @@ class Backbone(ABC):
         self.fresh_parameters = tuple(fresh_parameters)
         self.fresh_lr_scale = fresh_lr_scale
         limit = model_position_limit(model)
+        #: The longest sequence the model's positions allow (None: no hard limit); the token
+        #: limits asked for are clamped to it.
+        self.position_limit = limit
         self.max_input_length = min(max_input_length, limit) if limit else max_input_length
         self.max_target_length = min(max_target_length, limit) if limit else max_target_length
 
@@ -61,6 +64,17 @@ class Backbone(ABC):
 
         The result holds ``labels`` with -100 wherever no loss is taken.
         """
+
+    def prompt_lengths(self, prompts: Sequence[str]) -> list[int]:
+        """Tokens each prompt takes as this backbone encodes it, before truncation: a prompt is
+        cut when its length exceeds :attr:`max_input_length`."""
+        rows = self.tokenizer(list(prompts), add_special_tokens=True, verbose=False)["input_ids"]
+        return [len(ids) for ids in rows]
+
+    @abstractmethod
+    def target_lengths(self, targets: Sequence[str]) -> list[int]:
+        """Tokens each target takes as this backbone encodes it (end-of-sequence included),
+        before truncation: a target is cut when its length exceeds :attr:`max_target_length`."""
 
     @abstractmethod
     def forward_logits(

@@ -50,6 +50,13 @@ class CausalBackbone(Backbone):
         rows = self.tokenizer(list(targets), add_special_tokens=False)["input_ids"]
         return [[*ids[: self.max_target_length - 1], eos] for ids in rows]
 
+    def prompt_lengths(self, prompts: Sequence[str]) -> list[int]:
+        return [n + len(self._sep_ids) for n in super().prompt_lengths(prompts)]
+
+    def target_lengths(self, targets: Sequence[str]) -> list[int]:
+        rows = self.tokenizer(list(targets), add_special_tokens=False, verbose=False)["input_ids"]
+        return [len(ids) + 1 for ids in rows]
+
     def _left_pad(
         self, sequences: list[list[int]], label_rows: list[list[int]] | None = None
     ) -> dict[str, torch.Tensor]:

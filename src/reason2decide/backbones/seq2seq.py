@@ -55,14 +55,15 @@ class Seq2SeqBackbone(Backbone):
         )
         return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
 
-    def target_ids(self, targets: Sequence[str]) -> list[list[int]]:
-        """Token ids the decoder must produce for each target, ending with end-of-sequence."""
+    @property
+    def _eos(self) -> int:
         eos = self.tokenizer.eos_token_id
-        if eos is None:
-            eos = self.tokenizer.sep_token_id
-        start = self._decoder_start
+        return self.tokenizer.sep_token_id if eos is None else eos
+
+    def _full_target_ids(self, targets: Sequence[str]) -> list[list[int]]:
+        eos, start = self._eos, self._decoder_start
         pad = self.tokenizer.pad_token_id
-        rows = self.tokenizer(list(targets), add_special_tokens=True)["input_ids"]
+        rows = self.tokenizer(list(targets), add_special_tokens=True, verbose=False)["input_ids"]
         out = []
         for ids in rows:
             # BERT-style tokenizers prepend [CLS], which is already the decoder's start token.
@@ -70,10 +71,19 @@ class Seq2SeqBackbone(Backbone):
                 ids = ids[1:]
             if not ids or ids[-1] != eos:
                 ids = [*ids, eos]
-            if len(ids) > self.max_target_length:
-                ids = [*ids[: self.max_target_length - 1], eos]
             out.append(ids)
         return out
+
+    def target_ids(self, targets: Sequence[str]) -> list[list[int]]:
+        """Token ids the decoder must produce for each target, ending with end-of-sequence."""
+        limit, eos = self.max_target_length, self._eos
+        return [
+            ids if len(ids) <= limit else [*ids[: limit - 1], eos]
+            for ids in self._full_target_ids(targets)
+        ]
+
+    def target_lengths(self, targets: Sequence[str]) -> list[int]:
+        return [len(ids) for ids in self._full_target_ids(targets)]
 
     def _decoder_tensors(self, rows: list[list[int]]) -> dict[str, torch.Tensor]:
         start, pad = self._decoder_start, self.tokenizer.pad_token_id

@@ -47,6 +47,7 @@ from reason2decide.bench.zero_shot import (
     zero_shot_state,
 )
 from reason2decide.data.example import Example
+from reason2decide.data.leakage import DEFAULT_PLACEHOLDER
 from reason2decide.errors import R2DError
 from reason2decide.io import read_json
 from reason2decide.methods import METHODS
@@ -266,6 +267,8 @@ def eval_settings(spec: BenchSpec, test: Path) -> dict[str, Any]:
         "with_bertscore": spec.with_bertscore,
         "bertscore_model": spec.bertscore_model,
         "bertscore_layers": spec.bertscore_layers,
+        # consistency/sufficiency read label-masked rationales (runs scored before are redone)
+        "faithfulness_label_masking": DEFAULT_PLACEHOLDER,
     }
 
 

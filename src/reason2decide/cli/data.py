@@ -168,6 +168,11 @@ def synth_triage(
     noise: float = typer.Option(
         0.05, "--noise", help="Share of labels replaced by another disposition at random."
     ),
+    mask_label_in_rationale: bool = typer.Option(
+        False,
+        "--mask-label-in-rationale",
+        help="Replace the label inside rationales by [LABEL] (for rationale-to-label metrics).",
+    ),
 ) -> None:
     """Write the synthetic telephone-triage demo set: 4 dispositions, each with a rationale.
 
@@ -179,13 +184,24 @@ def synth_triage(
     from reason2decide.data import synth_triage as triage
     from reason2decide.data.readers import read_examples
 
-    sizes = triage.write_splits(out, n, seed, val_fraction, test_fraction, noise=noise)
+    sizes = triage.write_splits(
+        out,
+        n,
+        seed,
+        val_fraction,
+        test_fraction,
+        noise=noise,
+        mask_label_in_rationale=mask_label_in_rationale,
+    )
     counts = {
         split: [example.label for example in read_examples(out / triage.SPLIT_FILES[split])]
         for split in sizes
     }
     shown = ", ".join(f"{split} {size}" for split, size in sizes.items())
-    console.print(f"synth-triage (seed {seed}): {shown} -> {out}", highlight=False, soft_wrap=True)
+    masked = " (labels masked in rationales)" if mask_label_in_rationale else ""
+    console.print(
+        f"synth-triage (seed {seed}): {shown} -> {out}{masked}", highlight=False, soft_wrap=True
+    )
     table = Table(title="label distribution")
     table.add_column("label")
     for split in sizes:

@@ -109,6 +109,13 @@ def evaluate(
         "--no-faithfulness",
         help="Skip consistency/sufficiency/gold robustness (labels predicted from rationales).",
     ),
+    mask_label_in_rationale: bool = typer.Option(
+        True,
+        "--mask-label-in-rationale/--no-mask-label-in-rationale",
+        help="Mask the predicted label in the generated rationale and the gold label in the gold "
+        "one (as [LABEL]) before predicting a label from them, so that consistency and "
+        "sufficiency do not reward copying the label. [on]",
+    ),
     limit: int | None = typer.Option(None, help="Evaluate the first N cases only."),
     judge_base_url: str | None = typer.Option(
         None, "--judge-base-url", help="Grade the rationales with an LLM judge on this server."
@@ -132,8 +139,11 @@ def evaluate(
     Metrics: accuracy, macro-F1, per-class P/R/F1, confusion matrix, ECE, BLEU, BERTScore,
     rationale lengths, and Reason2Decide-C's consistency (label from the generated rationale
     alone = prediction), sufficiency (= gold) and gold robustness (label from the gold
-    rationale = gold); with --judge-*, LLM-as-a-judge scores.
+    rationale = gold), each read with the rationale's own label masked, and the share of
+    generated rationales that contain the predicted label; with --judge-*, LLM-as-a-judge
+    scores.
     """
+    from reason2decide.backbones.truncation import describe_counts, describe_limits
     from reason2decide.data.fingerprint import fingerprint
     from reason2decide.data.labels import check_labels
     from reason2decide.data.readers import read_examples
@@ -169,6 +179,7 @@ def evaluate(
         bertscore_model=bertscore_model,
         bertscore_layers=bertscore_layers,
         with_bertscore=not no_bertscore,
+        mask_label_in_rationale=mask_label_in_rationale,
     )
     metrics["model"] = str(model_dir)
     metrics["test"] = fingerprint(test)
@@ -187,6 +198,12 @@ def evaluate(
     output.mkdir(parents=True, exist_ok=True)
     write_jsonl(output / "predictions.jsonl", records)
     write_metrics(output / "metrics.json", metrics)
+    truncation = metrics["truncation"]
+    for line in (
+        describe_limits(truncation["limits"]),
+        describe_counts(test.name, truncation["test"], truncation["limits"]),
+    ):
+        console.print(line, highlight=False, soft_wrap=True)
     console.print(metrics_table(metrics, title=f"{model_dir} on {test.name}"))
     if judge_base_url:
         console.print(judge_summary(metrics), highlight=False)

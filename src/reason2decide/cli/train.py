@@ -63,7 +63,15 @@ def train(
     max_input_length: int | None = typer.Option(None, help="Prompt tokens. [1024]"),
     max_target_length: int | None = typer.Option(None, help="Label/rationale tokens. [256]"),
     label_decoding: str | None = typer.Option(
-        None, help="'score' (closed label set, default) or 'generate' (free greedy text)."
+        None,
+        help="'score' (closed label set) or 'generate' (free greedy text). [score; generate "
+        "when the dataset.json that r2d data prepare wrote beside --train marks the label set "
+        "open]",
+    ),
+    force_label_scoring: bool | None = typer.Option(
+        None,
+        "--force-label-scoring/--no-force-label-scoring",
+        help="Score the label set even when it has more than 64 labels (refused otherwise).",
     ),
     labels: str | None = typer.Option(
         None, help="Label set: comma-separated, or a file (one per line / JSON list)."
@@ -183,6 +191,7 @@ def train(
         "max_input_length": max_input_length,
         "max_target_length": max_target_length,
         "label_decoding": label_decoding,
+        "force_label_scoring": force_label_scoring,
         "labels": labels,
         "question_col": question_col,
         "label_col": label_col,

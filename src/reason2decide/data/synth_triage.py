@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reason2decide.data.example import Example
+from reason2decide.data.leakage import mask_examples
 from reason2decide.data.readers import write_examples
 from reason2decide.errors import R2DError
 
@@ -568,14 +569,18 @@ def write_splits(
     test_fraction: float = 0.1,
     *,
     noise: float = DEFAULT_NOISE,
+    mask_label_in_rationale: bool = False,
 ) -> dict[str, int]:
     """Generate ``n`` cases and write ``train.jsonl``, ``val.jsonl``, ``test.jsonl`` atomically.
 
     Returns the number of cases in each split. Cases are independent draws, so the splits are
-    consecutive blocks of ids.
+    consecutive blocks of ids. ``mask_label_in_rationale`` replaces each rationale's own label
+    by ``[LABEL]`` (as ``r2d data prepare --mask-label-in-rationale`` does).
     """
     sizes = split_sizes(n, val_fraction, test_fraction)
     examples = generate(n, seed, noise=noise)
+    if mask_label_in_rationale:
+        examples = mask_examples(examples)
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise R2DError("the output path exists and is not a directory", path=out)

@@ -6,10 +6,13 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from reason2decide.backbones.truncation import token_limits, truncation_counts
 from reason2decide.data.example import Example
+from reason2decide.data.leakage import DEFAULT_PLACEHOLDER, contains_label, mask_label
 from reason2decide.evaluation.faithfulness import faithfulness_metrics, rationale_length_stats
 from reason2decide.evaluation.report import evaluate_records
 from reason2decide.inference.predictor import Predictor
+from reason2decide.prompts import conditioned_explain_prompt, explain_prompt, predict_prompt
 
 if TYPE_CHECKING:
     from reason2decide.llm.client import LLMClient
@@ -26,13 +29,18 @@ def evaluate_model(
     bertscore_layers: int | None = None,
     with_bertscore: bool = True,
     progress: bool = True,
+    mask_label_in_rationale: bool = True,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Predict ``examples`` and score them; return ``(metrics, records)``.
 
     Records hold the case, gold label and rationale, the prediction (label, probabilities,
     rationale) and, with ``faithfulness``, the labels predicted from the generated and from the
-    gold rationale alone. Metrics a model cannot have (rationale metrics of a label-only model)
-    are None, never 0.
+    gold rationale alone. With ``mask_label_in_rationale`` those rationale→label passes read the
+    generated rationale with the predicted label masked and the gold rationale with the gold
+    label masked, so that copying the label out of the rationale earns no consistency or
+    sufficiency. ``label_in_generated_rationale`` is the share of generated rationales that
+    contain the predicted label verbatim. Metrics a model cannot have (rationale metrics of a
+    label-only model) are None, never 0.
     """
     started = time.perf_counter()
     predictions = predictor.predict(
@@ -59,11 +67,20 @@ def evaluate_model(
     )
     metrics.update(dict.fromkeys(("consistency", "sufficiency", "gold_robustness")))
     explains = with_rationale and predictor.explains
+    metrics.update(label_leakage(records, explains=explains))
     if faithfulness:
-        _add_faithfulness(predictor, records, metrics, explains=explains, progress=progress)
+        _add_faithfulness(
+            predictor,
+            records,
+            metrics,
+            explains=explains,
+            progress=progress,
+            mask_label_in_rationale=mask_label_in_rationale,
+        )
     metrics["rationale_length"] = rationale_length_stats(
         [r["rationale"] for r in records], [r["gold_rationale"] for r in records]
     )
+    metrics["truncation"] = evaluation_truncation(predictor, records, explains=explains)
     metrics["label_decoding"] = predictor.label_decoding
     metrics["rationale_prompt"] = predictor.rationale_prompt
     metrics["inference"] = {
@@ -84,17 +101,23 @@ def _add_faithfulness(
     *,
     explains: bool,
     progress: bool,
+    mask_label_in_rationale: bool = True,
 ) -> None:
-    """Labels from rationales alone (``predict: {rationale}``) and the three agreement rates."""
+    """Labels from rationales alone (``predict: {rationale}``) and the three agreement rates;
+    each rationale with its own label masked first unless ``mask_label_in_rationale`` is off."""
+
+    def shown(rationale: str, label: str) -> str:
+        return mask_label(rationale, label) if mask_label_in_rationale else rationale
+
     from_generated: list[str | None] = [None] * len(records)
     if explains:
-        texts = [r["rationale"] or "" for r in records]
+        texts = [shown(r["rationale"] or "", r["label"]) for r in records]
         for i, p in enumerate(predictor.predict(texts, with_rationale=False, progress=progress)):
             from_generated[i] = p.label
     from_gold: list[str | None] = [None] * len(records)
     with_gold = [i for i, r in enumerate(records) if r.get("gold_rationale")]
     if with_gold:
-        texts = [records[i]["gold_rationale"] for i in with_gold]
+        texts = [shown(records[i]["gold_rationale"], records[i]["gold_label"]) for i in with_gold]
         for i, p in zip(
             with_gold,
             predictor.predict(texts, with_rationale=False, progress=progress),
@@ -112,6 +135,50 @@ def _add_faithfulness(
             from_gold,
         )
     )
+    metrics["faithfulness_label_masking"] = (
+        {"placeholder": DEFAULT_PLACEHOLDER} if mask_label_in_rationale else None
+    )
+
+
+def evaluation_truncation(
+    predictor: Predictor, records: Sequence[dict[str, Any]], *, explains: bool
+) -> dict[str, Any]:
+    """The token limits in force and how many test cases had a prompt cut (``predict: x`` and
+    the rationale prompt with the predicted label) or a gold target longer than the target
+    limit (the label, and the rationale when the model explains: generation stops there)."""
+    prompts: list[list[str]] = []
+    targets: list[list[str]] = []
+    for r in records:
+        p, t = [predict_prompt(r["question"])], [r["gold_label"]]
+        if explains:
+            if predictor.rationale_prompt == "conditioned":
+                p.append(conditioned_explain_prompt(r["label"], r["question"]))
+            else:
+                p.append(explain_prompt(r["question"]))
+            if r.get("gold_rationale"):
+                t.append(r["gold_rationale"])
+        prompts.append(p)
+        targets.append(t)
+    backbone = predictor.backbone
+    return {
+        "limits": token_limits(backbone),
+        "test": truncation_counts(backbone, prompts, targets),
+    }
+
+
+def label_leakage(records: Sequence[dict[str, Any]], *, explains: bool) -> dict[str, Any]:
+    """Shares of generated rationales containing the predicted label and of gold rationales
+    containing the gold label, verbatim (None where there is nothing to count)."""
+    generated = [contains_label(r["rationale"], r["label"]) for r in records] if explains else []
+    gold = [
+        contains_label(r["gold_rationale"], r["gold_label"])
+        for r in records
+        if r.get("gold_rationale")
+    ]
+    return {
+        "label_in_generated_rationale": sum(generated) / len(generated) if generated else None,
+        "label_in_gold_rationale": sum(gold) / len(gold) if gold else None,
+    }
 
 
 def evaluate_llm_zero_shot(
@@ -143,6 +210,7 @@ def evaluate_llm_zero_shot(
         with_bertscore=with_bertscore and options.with_rationale,
     )
     metrics.update(dict.fromkeys(("consistency", "sufficiency", "gold_robustness")))
+    metrics.update(label_leakage(records, explains=options.with_rationale))
     if options.with_rationale:
         metrics["rationale_length"] = rationale_length_stats(
             [r["rationale"] for r in records], [r["gold_rationale"] for r in records]

@@ -130,6 +130,8 @@ def metrics_table(metrics: Mapping[str, Any], title: str | None = "Metrics") -> 
     ):
         if key in metrics:
             overall(name, metrics[key])
+    if metrics.get("label_in_generated_rationale") is not None:
+        overall("label in generated rationale", metrics["label_in_generated_rationale"])
     lengths = (metrics.get("rationale_length") or {}).get("generated_words")
     if lengths:
         overall("rationale words (mean)", round(lengths["mean"], 1))

@@ -55,7 +55,12 @@ class TrainConfig(BaseModel):
     seed: int = 42
     max_input_length: int = Field(1024, ge=8)
     max_target_length: int = Field(256, ge=4)
-    label_decoding: Literal["score", "generate"] = "score"
+    label_decoding: Literal["score", "generate"] = Field(
+        "score",
+        description="not given: generate when the prepared dataset.json beside --train marks "
+        "the label set open, else score",
+    )
+    force_label_scoring: bool = False
 
     # Reason2Decide Stage 2
     alpha: float = Field(0.7, ge=0.0, le=1.0)
@@ -96,6 +101,14 @@ class TrainConfig(BaseModel):
     lora_dropout: float = Field(0.05, ge=0.0, lt=1.0)
     lora_target_modules: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_label_decoding(cls, values: Any) -> Any:
+        given = isinstance(values, dict) and values.get("label_decoding") is not None
+        if isinstance(values, dict) and not given and values.get("train"):
+            values = {**values, "label_decoding": default_label_decoding(values["train"])}
+        return values
+
     @model_validator(mode="after")
     def _check(self) -> TrainConfig:
         if self.stage == "2" and not self.init:
@@ -114,6 +127,36 @@ class TrainConfig(BaseModel):
     def dump(self) -> dict[str, Any]:
         """JSON-ready dict of every field."""
         return self.model_dump(mode="json")
+
+
+#: Closed-set scoring ranks every label for every example at every step and validation: above
+#: this many labels it is refused unless forced (``--force-label-scoring``).
+MAX_SCORED_LABELS = 64
+
+
+def default_label_decoding(train: str | Path) -> str:
+    """``generate`` when ``train`` is a split of a prepared dataset whose ``dataset.json`` marks
+    the label set open (MedMCQA, MedReason: one label per answer text), else ``score``."""
+    from reason2decide.data.sources.prepare import prepared_record
+
+    record = prepared_record(train)
+    return "generate" if record is not None and record.get("label_set") == "open" else "score"
+
+
+def check_label_decoding(config: TrainConfig, n_labels: int) -> None:
+    """Refuse closed-set scoring over more than :data:`MAX_SCORED_LABELS` labels unless forced."""
+    if config.label_decoding != "score" or n_labels <= MAX_SCORED_LABELS:
+        return
+    if config.force_label_scoring:
+        return
+    raise R2DError(
+        f"closed-set scoring of {n_labels} labels: every training step and validation would "
+        f"score all {n_labels} for every example (more than {MAX_SCORED_LABELS})",
+        path=config.train,
+        field="label_decoding (--label-decoding)",
+        hint="an open-ended label set wants --label-decoding generate; to score them anyway, "
+        "pass --force-label-scoring",
+    )
 
 
 def config_fields() -> list[str]:

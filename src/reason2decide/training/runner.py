@@ -47,11 +47,13 @@ from reason2decide.io import read_json, write_json
 from reason2decide.methods import build_objective, method_spec, method_stages
 from reason2decide.training.config import (
     TrainConfig,
+    check_label_decoding,
     config_fields,
     load_yaml,
     validate_config,
 )
 from reason2decide.training.model_info import MODEL_LABELS_FILE, model_info, write_model_info
+from reason2decide.training.truncation import report_truncation
 
 RUN_FILE = "run.json"
 LABELS_FILE = "labels.json"
@@ -699,6 +701,7 @@ def run_training(
             say=say,
             held_out=held_out,
         )
+    check_label_decoding(config, len(data.labels))
 
     manifest: dict[str, Any]
     if resume:
@@ -776,12 +779,24 @@ def run_training(
             f"{name}: {backbone.name} ({backbone.num_parameters() / 1e6:.1f}M parameters), "
             f"{len(data.for_stage(name)[0])} training / {len(data.for_stage(name)[1])} "
             "validation examples, "
-            f"{len(data.labels)} labels"
+            f"{len(data.labels)} labels "
+            f"({'scored' if config.label_decoding == 'score' else 'generated as free text'})"
+        )
+        train_part, val_part = data.for_stage(name)
+        truncation = report_truncation(
+            backbone,
+            name,
+            spec.rationale,
+            {"train": train_part, "val": val_part},
+            requested_input=config.max_input_length,
+            requested_target=config.max_target_length,
+            say=say,
         )
         model, summary = train_stage(
             name, backbone, data, config, stage_dir, output / LOG_FILE, callbacks
         )
         summary["init"] = init
+        summary["truncation"] = truncation
         summary["model_dir"] = str(model_dir.relative_to(output))
         if lora is not None:
             from reason2decide.training.lora import merge_lora
@@ -798,6 +813,7 @@ def run_training(
             )
             write_json(done, summary)
             manifest["stages"][name] = summary
+            manifest["token_limits"] = truncation["limits"]
             write_json(run_path, manifest)
             if not config.keep_checkpoints:
                 for checkpoint in stage_dir.glob("checkpoint-*"):

@@ -19,6 +19,7 @@ from reason2decide.data.sources.prepare import (
     PreparedDataset,
     build_source,
     prepare,
+    prepared_record,
 )
 from reason2decide.data.sources.registry import (
     SOURCES,
@@ -41,6 +42,7 @@ __all__ = [
     "build_source",
     "get_source",
     "prepare",
+    "prepared_record",
     "resolve_data_dir",
     "resolve_options",
     "source_names",

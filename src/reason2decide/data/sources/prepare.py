@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -87,6 +88,27 @@ def _raw_record(path: Path, root: Path) -> dict[str, Any]:
     except ValueError:
         relative = path.name
     return {"path": relative, "sha256": info["sha256"], "bytes": info["bytes"]}
+
+
+def prepared_record(split_file: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The ``dataset.json`` that :func:`prepare` wrote beside ``split_file``, when there is one
+    and it lists that file among its splits; else None."""
+    path = Path(split_file).parent / DATASET_FILE
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise R2DError(
+            f"cannot read the prepared dataset's record: {exc}",
+            path=path,
+            hint="prepare the data again with r2d data prepare, or remove the file",
+        ) from None
+    splits = record.get("splits") if isinstance(record, dict) else None
+    if not isinstance(splits, dict):
+        return None
+    files = {split.get("file") for split in splits.values() if isinstance(split, dict)}
+    return record if Path(split_file).name in files else None
 
 
 def prepare(
