@@ -39,7 +39,6 @@ class R2DCConfig(Stage2Config):
     gumbel_min: float = 0.5
     confidence_sharpness: float = 10.0
     tau_window_steps: int = 1000
-    tau_initial: float = 0.75
 
 
 class R2DCObjective(Stage2Objective):
@@ -54,9 +53,7 @@ class R2DCObjective(Stage2Objective):
         super().__init__(*args, max_steps=max_steps, config=config, **kwargs)
         self.config: R2DCConfig = config
         self.max_steps = max_steps
-        self.threshold = RunningThreshold(
-            self.schedule.warmup_steps, config.tau_window_steps, config.tau_initial
-        )
+        self.threshold = RunningThreshold(self.schedule.warmup_steps, config.tau_window_steps)
 
     def _predict_with_confidence(
         self, model: nn.Module, questions: list[str]

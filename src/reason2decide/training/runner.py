@@ -32,6 +32,7 @@ from reason2decide.data.fingerprint import fingerprint
 from reason2decide.data.labels import LabelSet, check_labels
 from reason2decide.data.readers import ColumnMap, read_examples
 from reason2decide.data.splits import stratified_holdout
+from reason2decide.data.stats import training_data_warnings
 from reason2decide.distributed import (
     barrier,
     init_distributed,
@@ -43,7 +44,7 @@ from reason2decide.errors import R2DError
 from reason2decide.hardware import resolve_precision
 from reason2decide.io import read_json, write_json
 from reason2decide.methods import build_objective, method_spec, method_stages
-from reason2decide.training.config import TrainConfig, validate_config
+from reason2decide.training.config import TrainConfig, upgrade_options, validate_config
 
 RUN_FILE = "run.json"
 LABELS_FILE = "labels.json"
@@ -93,7 +94,7 @@ def resume_config(output: Path, flags: dict[str, Any]) -> TrainConfig:
             path=output,
             hint="start the run without --resume",
         )
-    saved = read_json(output / RUN_FILE)["config"]
+    saved = upgrade_options(read_json(output / RUN_FILE)["config"], output / RUN_FILE)
     clashes = []
     for key, value in flags.items():
         if value is None or key not in saved:
@@ -184,7 +185,7 @@ def load_training_data(
             field=config.label_col,
         )
     check_labels(val, labels, config.val or config.train)
-    for message in _data_warnings(train, val):
+    for message in training_data_warnings(train, val):
         warnings.warn(message, stacklevel=2)
     data = TrainingData(train, val, labels, sources)
     own = {"file": str(config.train), "column": config.rationale_col}
@@ -234,14 +235,6 @@ def _add_stage1_source(config: TrainConfig, data: TrainingData) -> None:
     data.stage1_train = with_column(Path(config.train), data.train)
     data.stage1_val = with_column(Path(config.val or config.train), data.val)
     data.sources["rationales"]["stage1"] = {"file": str(config.train), "column": column}
-
-
-def _data_warnings(train: list[Example], val: list[Example]) -> list[str]:
-    try:
-        from reason2decide.data.stats import training_data_warnings
-    except ImportError:  # pragma: no cover - optional until the stats module lands
-        return []
-    return training_data_warnings(train, val)
 
 
 # ---------------------------------------------------------------------- manifest
