@@ -137,3 +137,11 @@ def test_methods_that_need_rationales_fail_before_any_training(data, tmp_path):
     result = bench("--data", data, "--output", tmp_path / "o", "--methods", "sft,r2d")
     assert_user_error(result, "train.jsonl", "rationale")
     assert not (tmp_path / "o" / "runs").exists(), "sft must not train first"
+
+
+def test_bench_under_several_processes_is_refused(data, tmp_path, monkeypatch):
+    # torchrun/accelerate launch set WORLD_SIZE: every process would train and write every run
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    result = bench("--data", data, "--output", tmp_path / "o", "--methods", "sft")
+    assert_user_error(result, "one process", "WORLD_SIZE=2", "torchrun")
+    assert not (tmp_path / "o").exists()

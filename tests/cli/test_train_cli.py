@@ -183,3 +183,26 @@ def test_own_warnings_print_as_one_line_others_as_usual():
     assert own == "warning: 3 duplicates\n"
     other = _format_own_warning(FutureWarning("old"), FutureWarning, "/x/transformers/b.py", 9)
     assert "transformers/b.py:9" in other and "FutureWarning" in other
+
+
+def test_old_warmup_fraction_flag_still_sets_w_with_a_warning(tmp_path, toy, monkeypatch):
+    from reason2decide.training import runner as training_runner
+
+    seen = {}
+
+    def fake_run_training(config, **kwargs):
+        seen["config"] = config
+        return {"wall_time_s": 0.0}
+
+    monkeypatch.setattr(training_runner, "run_training", fake_run_training)
+    data, _ = toy
+    args = ["train", "--train", data / "train.jsonl", "--output", tmp_path / "o"]
+    with pytest.warns(FutureWarning, match="--alpha-warmup-fraction"):
+        result = invoke(*args, "--warmup-fraction", "0.2")
+    assert result.exit_code == 0, result.output
+    assert seen["config"].alpha_warmup_fraction == 0.2
+    result = invoke(*args, "--alpha-warmup-fraction", "0.3")
+    assert result.exit_code == 0, result.output
+    assert seen["config"].alpha_warmup_fraction == 0.3
+    result = invoke(*args, "--alpha-warmup-fraction", "0.3", "--warmup-fraction", "0.2")
+    assert_user_error(result, "give only 'alpha_warmup_fraction'")

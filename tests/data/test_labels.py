@@ -141,3 +141,15 @@ def test_check_labels_silent_when_all_inside() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert check_labels(_examples("a", "b"), LabelSet(["a", "b"]), "d.jsonl") == 0
+
+
+def test_run_label_set_is_labels_option_else_training_labels_never_none() -> None:
+    from reason2decide.data.labels import run_label_set
+
+    train = _examples("yes", "no", "maybe")
+    assert run_label_set(None, train).labels == ("maybe", "no", "yes")
+    assert run_label_set("no,yes", train).labels == ("no", "yes")
+    assert run_label_set("no,yes", None).labels == ("no", "yes")
+    with pytest.raises(R2DError, match="label set is unknown") as info:
+        run_label_set(None, None)
+    assert "--train" in str(info.value) and "--labels" in str(info.value)

@@ -171,7 +171,8 @@ def test_zero_shot_cli_merges_judge_scores_into_metrics(fake_llm, tmp_path):
         app,
         ["zero-shot", "--test", str(test_file), "-o", str(out), "--base-url", fake_llm.url]
         + ["--model", "m", "--judge-base-url", fake_llm.url, "--judge-model", "j"]
-        + ["--no-bertscore", "--no-progress", "--cache-dir", str(tmp_path / "c")],
+        + ["--no-bertscore", "--no-progress", "--cache-dir", str(tmp_path / "c")]
+        + ["--labels", "yes,no"],
     )
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())

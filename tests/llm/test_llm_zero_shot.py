@@ -166,6 +166,40 @@ def test_label_prompt_lists_the_label_set(fake_llm, llm_config):
     assert body["max_tokens"] == 16
 
 
+def test_cli_zero_shot_label_set_is_the_training_files_like_the_bench(fake_llm, tmp_path):
+    # The test cases carry only "yes" and "no"; the training file also has "maybe". The label
+    # set (so the prompt and macro-F1's classes) must be the training file's, as in r2d bench.
+    scripted(fake_llm, {i: ["yes"] for i in range(6)})
+    test_file = tmp_path / "test.jsonl"
+    cases = [e for e in examples() if e.label != "maybe"]
+    test_file.write_text("\n".join(json.dumps(e.to_dict()) for e in cases) + "\n")
+    train_file = tmp_path / "train.jsonl"
+    train_file.write_text("\n".join(json.dumps(e.to_dict()) for e in examples()) + "\n")
+    common = ["zero-shot", "--test", str(test_file), "--base-url", fake_llm.url]
+    common += ["--model", "fake", "--no-bertscore", "--no-progress", "--no-rationale"]
+    common += ["--cache-dir", str(tmp_path / "cache")]
+    with_train = ["--train", str(train_file)]
+    result = CliRunner().invoke(app, [*common, "-o", str(tmp_path / "zs"), *with_train])
+    assert result.exit_code == 0, result.output
+    assert fake_llm.requests[0]["messages"][1]["content"].endswith("maybe, no, yes")
+    metrics = json.loads((tmp_path / "zs" / "metrics.json").read_text())
+    assert list(metrics["per_class"]) == ["maybe", "no", "yes"]
+    assert metrics["train"]["sha256"] and metrics["n"] == len(cases)
+    # --labels overrides the training file's labels
+    labels = ["--labels", "no,yes"]
+    result = CliRunner().invoke(app, [*common, "-o", str(tmp_path / "zs2"), *with_train, *labels])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "zs2" / "metrics.json").read_text())
+    assert list(metrics["per_class"]) == ["no", "yes"]
+    # neither: refused, naming both ways, before any request
+    before = len(fake_llm.requests)
+    result = CliRunner().invoke(app, [*common, "-o", str(tmp_path / "zs3")])
+    assert result.exit_code == 2, result.output
+    assert "label set" in result.output and "--train" in result.output
+    assert "--labels" in result.output and "Traceback" not in result.output
+    assert len(fake_llm.requests) == before
+
+
 def test_cli_zero_shot_writes_predictions_and_metrics(fake_llm, tmp_path):
     scripted(fake_llm, {i: ["yes"] for i in range(6)})
     test_file = tmp_path / "test.jsonl"

@@ -246,3 +246,31 @@ def test_method_registry():
         method_stages("magic")
     with pytest.raises(R2DError, match="single stage"):
         method_stages("sft", "2")
+
+
+def test_dead_method_attributes_are_gone():
+    # What a method needs is its MethodSpec's; the copies on objectives were never read.
+    import reason2decide.methods as methods
+    from reason2decide.methods.base import Objective
+
+    assert not hasattr(Objective, "requires_rationale")
+    assert not hasattr(SFTObjective, "requires_rationale")
+    assert not hasattr(methods, "METHOD_STAGES") and "METHOD_STAGES" not in methods.__all__
+
+
+def test_every_r2dc_constant_is_reachable_from_the_training_config():
+    from dataclasses import fields
+
+    from reason2decide.training.config import TrainConfig
+
+    # Stage-2 constants whose TrainConfig option has another name (or is the method itself).
+    carried = {"warmup_fraction": "alpha_warmup_fraction", "patience": "stage2_patience"}
+    options = set(TrainConfig.model_fields) | {"method"}
+    unreachable = [
+        f.name
+        for f in fields(R2DCConfig)
+        if f.name != "sampling"  # set by the method (r2d-no-sampling)
+        and carried.get(f.name, f.name) not in options
+        and f"r2dc_{f.name}" not in options
+    ]
+    assert unreachable == []

@@ -51,7 +51,7 @@ from reason2decide.data.leakage import DEFAULT_PLACEHOLDER
 from reason2decide.errors import R2DError
 from reason2decide.io import read_json
 from reason2decide.methods import METHODS
-from reason2decide.training.config import TrainConfig, build_config, load_yaml
+from reason2decide.training.config import TrainConfig, build_config, load_yaml, upgrade_options
 
 Say = Callable[[str], None]
 
@@ -326,7 +326,7 @@ def config_clashes(
     """How an existing run (its ``run.json``) differs from the run this bench would start:
     configuration values, and the content of the training and validation files
     (``data_sha256``: split name → sha256 of the file now)."""
-    saved = manifest.get("config") or {}
+    saved = upgrade_options(manifest.get("config") or {}, "an earlier run's run.json")
     dumped = planned.dump()
     clashes = [
         f"{key}={saved[key]!r} (now {dumped[key]!r})"
@@ -523,19 +523,18 @@ def check_rationales(plan: Sequence[PlannedRun], train: Path, val: Path | None =
 
 def zero_shot_labels(config: TrainConfig, train: Path) -> list[str]:
     """The label set the zero-shot LLM chooses from: the trained methods' (``labels`` of the
-    shared config, else the training split's labels, sorted)."""
-    from reason2decide.data.labels import LabelSet
+    shared config, else the training split's labels, sorted), as ``r2d zero-shot`` picks it."""
+    from reason2decide.data.labels import run_label_set
     from reason2decide.data.readers import ColumnMap, read_examples
 
-    if config.labels:
-        return list(LabelSet.parse(config.labels))
     columns = ColumnMap(
         question=config.question_col,
         label=config.label_col,
         rationale=config.rationale_col,
         id=config.id_col,
     )
-    return list(LabelSet.from_examples(read_examples(train, columns)))
+    examples = None if config.labels else read_examples(train, columns)
+    return list(run_label_set(config.labels, examples))
 
 
 def evaluate_run(
@@ -735,6 +734,21 @@ def _grid_text(spec: BenchSpec, plan: Sequence[PlannedRun], variants: Sequence[V
     return text
 
 
+def refuse_multiple_processes() -> None:
+    """An R2DError when a launcher (``torchrun``, ``accelerate launch``) started several
+    processes: each would train, evaluate and write the same runs and results."""
+    from reason2decide.distributed import launched_world_size
+
+    processes = launched_world_size()
+    if processes > 1:
+        raise R2DError(
+            f"r2d bench runs in one process, but {processes} were started (WORLD_SIZE="
+            f"{processes}): each would train, evaluate and write the same runs",
+            hint="run r2d bench without torchrun or accelerate launch; to train one run on "
+            "several processes, launch r2d train under them and r2d evaluate the result",
+        )
+
+
 def run_bench(spec: BenchSpec, *, say: Say = print, callbacks: Sequence[Any] = ()) -> BenchOutcome:
     """Run the grid of ``spec`` (skipping complete runs), then write results and plots.
 
@@ -745,6 +759,7 @@ def run_bench(spec: BenchSpec, *, say: Say = print, callbacks: Sequence[Any] = (
     from reason2decide.bench.plots import write_plots
     from reason2decide.bench.report import bench_info, write_results
 
+    refuse_multiple_processes()
     started = time.perf_counter()
     plan = plan_bench(spec, say=say)
     splits = find_splits(Path(spec.data))

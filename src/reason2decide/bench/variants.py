@@ -27,7 +27,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reason2decide.errors import R2DError
-from reason2decide.training.config import TrainConfig, config_fields, validate_config
+from reason2decide.training.config import (
+    TrainConfig,
+    config_fields,
+    current_option_name,
+    validate_config,
+)
 
 #: Options a variant cannot set, and why.
 NOT_VARIABLE: dict[str, str] = {
@@ -89,7 +94,7 @@ def check_overrides(name: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
     checked: dict[str, Any] = {}
     known = config_fields()
     for raw_key, value in overrides.items():
-        key = str(raw_key).strip().replace("-", "_")
+        key = current_option_name(str(raw_key).strip().replace("-", "_"), f"variant {name!r}")
         if key in NOT_VARIABLE:
             raise R2DError(
                 f"variant {name!r} sets {key!r}: {NOT_VARIABLE[key]}", field=f"variant {key}"

@@ -62,17 +62,6 @@ def _client(
     return LLMClient(config)
 
 
-def _split_labels(labels: str | None) -> list[str] | None:
-    if labels is None:
-        return None
-    from reason2decide.errors import R2DError
-
-    values = [label.strip() for label in labels.split(",") if label.strip()]
-    if not values:
-        raise R2DError("--labels is empty", field="labels", hint="e.g. --labels yes,no,maybe")
-    return values
-
-
 def _usage_line(usage: dict[str, int]) -> str:
     return (
         f"{usage['requests']} requests, {usage['cache_hits']} cache hits, "
@@ -191,8 +180,16 @@ def zero_shot(
     base_url: str = BASE_URL,
     model: str = MODEL,
     api_key_env: str = API_KEY_ENV,
+    train_file: Path | None = typer.Option(
+        None,
+        "--train",
+        help="Training file whose labels (sorted) are the label set, as in r2d train and "
+        "r2d bench. Give it or --labels.",
+    ),
     labels: str | None = typer.Option(
-        None, help="Label set, comma-separated. [the test file's labels, sorted]"
+        None,
+        help="Label set: comma-separated, or a file (one per line / JSON list); "
+        "overrides --train's.",
     ),
     fallback_label: str | None = typer.Option(
         None, help="Predict this label when an answer maps to none. [count it as wrong]"
@@ -241,7 +238,10 @@ def zero_shot(
     Writes predictions.jsonl and metrics.json (the same metrics as r2d evaluate, plus the label
     mapping counts under "zero_shot", and the judge's scores with --judge-base-url).
     """
+    from dataclasses import replace
+
     from reason2decide.data.fingerprint import fingerprint
+    from reason2decide.data.labels import check_labels, run_label_set
     from reason2decide.data.readers import ColumnMap, read_examples
     from reason2decide.errors import R2DError
     from reason2decide.evaluation.pipeline import evaluate_llm_zero_shot
@@ -259,10 +259,14 @@ def zero_shot(
     if (judge_base_url is None) != (judge_model is None):
         raise R2DError("--judge-base-url and --judge-model go together", field="judge_model")
     columns = ColumnMap(question=question_col, label=label_col, rationale=rationale_col, id=id_col)
+    train_examples = None
+    if train_file is not None and not labels:
+        train_examples = read_examples(train_file, replace(columns, rationale=None))
+    label_set = run_label_set(labels, train_examples)
     examples = read_examples(test, columns)
     if limit is not None:
         examples = examples[:limit]
-    label_set = _split_labels(labels) or sorted({e.label for e in examples})
+    check_labels(examples, label_set, test)
     template = RATIONALE_TEMPLATE
     if prompt_file is not None:
         template = load_template(prompt_file, default_system=CLINICAL_SYSTEM)
@@ -285,7 +289,7 @@ def zero_shot(
     with client:
         metrics, records, result = evaluate_llm_zero_shot(
             examples,
-            label_set,
+            list(label_set),
             client,
             options,
             model_name=f"zero-shot-llm:{model}",
@@ -295,6 +299,8 @@ def zero_shot(
             progress=progress,
         )
     metrics["test"] = fingerprint(test)
+    if train_file is not None and train_examples is not None:
+        metrics["train"] = fingerprint(train_file)
     if judge_base_url is not None and judge_model is not None:
         from reason2decide.evaluation.judge import run_judge
 

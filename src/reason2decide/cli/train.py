@@ -98,8 +98,13 @@ def train(
         "[off]",
     ),
     alpha: float | None = typer.Option(None, help="Stage 2: final label-loss weight α. [0.7]"),
-    warmup_fraction: float | None = typer.Option(
-        None, help="Stage 2: W, share of steps over which α rises. [0.05]"
+    alpha_warmup_fraction: float | None = typer.Option(
+        None,
+        help="Stage 2: W, share of steps over which α rises from 0 and p stays 0 (not the "
+        "learning-rate warm-up, --warmup-ratio). [0.05]",
+    ),
+    old_warmup_fraction: float | None = typer.Option(
+        None, "--warmup-fraction", hidden=True, help="Deprecated: --alpha-warmup-fraction."
     ),
     ramp_fraction: float | None = typer.Option(
         None, help="Stage 2: M, share of steps over which p rises after W. [0.6]"
@@ -163,7 +168,7 @@ def train(
     """Train a model: Reason2Decide Stage 1 then Stage 2 by default."""
     from reason2decide.distributed import is_main_process
     from reason2decide.errors import R2DError
-    from reason2decide.training.config import build_config
+    from reason2decide.training.config import build_config, upgrade_options
     from reason2decide.training.runner import resume_config, run_training
 
     flags = {
@@ -201,7 +206,8 @@ def train(
         "stage1_train": stage1_train,
         "stage1_exclude_overlap": stage1_exclude_overlap,
         "alpha": alpha,
-        "warmup_fraction": warmup_fraction,
+        "alpha_warmup_fraction": alpha_warmup_fraction,
+        "warmup_fraction": old_warmup_fraction,
         "ramp_fraction": ramp_fraction,
         "p_max": p_max,
         "sampling_dropout": sampling_dropout,
@@ -227,6 +233,7 @@ def train(
         "lora_dropout": lora_dropout,
         "lora_target_modules": lora_target_modules,
     }
+    flags = upgrade_options(flags, source="command line")
     if resume and output is None and config is None:
         raise R2DError("--resume needs --output (the folder of the run to continue)")
     if resume:

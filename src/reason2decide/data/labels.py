@@ -163,6 +163,25 @@ class LabelSet:
         return cls.from_json(obj, source=path)
 
 
+def run_label_set(option: str | None, train: Iterable[Example] | None) -> LabelSet:
+    """The label set a run chooses from, by one rule for training, the bench and zero-shot
+    baselines: ``--labels`` (``option``) when given, else the training examples' labels, sorted.
+
+    Neither given is an R2DError: a test file's labels are never the label set, because a
+    test split that lacks a label would shrink the set and change macro-F1.
+    """
+    if option:
+        return LabelSet.parse(option)
+    if train is None:
+        raise R2DError(
+            "the label set is unknown",
+            field="labels",
+            hint="give the training file (--train TRAIN_FILE: its labels, as r2d train and "
+            "r2d bench use) or the labels (--labels yes,no,maybe or a file)",
+        )
+    return LabelSet.from_examples(train)
+
+
 def check_labels(
     examples: Iterable[Example], label_set: LabelSet, path: str | os.PathLike[str]
 ) -> int:

@@ -45,12 +45,8 @@ METHODS: dict[str, MethodSpec] = {
     ),
 }
 
-#: Each method's objectives, in training order.
-METHOD_STAGES: dict[str, tuple[str, ...]] = {name: spec.stages for name, spec in METHODS.items()}
-
 __all__ = [
     "METHODS",
-    "METHOD_STAGES",
     "DSSConfig",
     "DSSObjective",
     "MethodSpec",
@@ -120,7 +116,7 @@ def build_objective(
         raise ValueError(f"unknown objective {name}")
     stage2 = {
         "alpha": config.alpha,
-        "warmup_fraction": config.warmup_fraction,
+        "warmup_fraction": config.alpha_warmup_fraction,
         "ramp_fraction": config.ramp_fraction,
         "p_max": config.p_max,
         "sampling": config.method != "r2d-no-sampling",

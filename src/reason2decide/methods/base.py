@@ -40,8 +40,6 @@ class Objective(ABC):
     #: Validation metric that ranks checkpoints (``eval_`` prefixed in trainer logs).
     selection_metric: str = ""
     greater_is_better: bool = True
-    #: Whether every training example needs a rationale.
-    requires_rationale: bool = True
 
     def __init__(
         self,

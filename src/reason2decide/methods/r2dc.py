@@ -41,7 +41,6 @@ class R2DCConfig(Stage2Config):
     gumbel_min: float = 0.5
     confidence_sharpness: float = 10.0
     tau_window_steps: int = 1000
-    tau_initial: float = 0.75
     #: ``c``: "token-geomean" (published) or "set-probability" (closed-set scoring only).
     confidence: Literal["token-geomean", "set-probability"] = "token-geomean"
 
@@ -58,9 +57,7 @@ class R2DCObjective(Stage2Objective):
         super().__init__(*args, max_steps=max_steps, config=config, **kwargs)
         self.config: R2DCConfig = config
         self.max_steps = max_steps
-        self.threshold = RunningThreshold(
-            self.schedule.warmup_steps, config.tau_window_steps, config.tau_initial
-        )
+        self.threshold = RunningThreshold(self.schedule.warmup_steps, config.tau_window_steps)
         if config.confidence not in ("token-geomean", "set-probability"):
             raise ValueError(f"unknown R2D-C confidence '{config.confidence}'")
         if config.confidence == "set-probability" and self.label_decoding != "score":

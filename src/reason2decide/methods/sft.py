@@ -25,7 +25,6 @@ class SFTObjective(Objective):
     stage = "sft"
     selection_metric = "macro_f1"
     greater_is_better = True
-    requires_rationale = False
 
     def __init__(self, *args, config: SFTConfig | None = None, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)

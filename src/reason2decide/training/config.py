@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -64,7 +66,9 @@ class TrainConfig(BaseModel):
 
     # Reason2Decide Stage 2
     alpha: float = Field(0.7, ge=0.0, le=1.0)
-    warmup_fraction: float = Field(0.05, ge=0.0, le=1.0)
+    alpha_warmup_fraction: float = Field(
+        0.05, ge=0.0, le=1.0, description="W: share of Stage-2 steps over which α rises"
+    )
     ramp_fraction: float = Field(0.6, ge=0.0, le=1.0)
     p_max: float = Field(0.9, ge=0.0, le=1.0)
     sampling_dropout: bool = False
@@ -159,9 +163,48 @@ def check_label_decoding(config: TrainConfig, n_labels: int) -> None:
     )
 
 
+#: Old option names still accepted, with a FutureWarning, and the names that replace them.
+RENAMED_OPTIONS: dict[str, str] = {
+    # "--warmup-fraction" read like "--warmup-ratio" (the learning-rate warm-up)
+    "warmup_fraction": "alpha_warmup_fraction",
+}
+
+
 def config_fields() -> list[str]:
     """Names accepted in a YAML config."""
     return list(TrainConfig.model_fields)
+
+
+def current_option_name(name: str, source: str | Path | None = None) -> str:
+    """``name``, or the name that replaced it (with a FutureWarning naming ``source``)."""
+    new = RENAMED_OPTIONS.get(name)
+    if new is None:
+        return name
+    where = f"{source}: " if source else ""
+    warnings.warn(
+        f"{where}option '{name}' (--{name.replace('_', '-')}) is deprecated and will be removed; "
+        f"it is now '{new}' (--{new.replace('_', '-')})",
+        FutureWarning,
+        stacklevel=3,
+    )
+    return new
+
+
+def upgrade_options(values: Mapping[str, Any], source: str | Path | None = None) -> dict[str, Any]:
+    """``values`` with old option names (:data:`RENAMED_OPTIONS`) replaced by the current ones;
+    unset (None) old names are dropped. Giving an option under both names is an R2DError."""
+    upgraded = {k: v for k, v in values.items() if k not in RENAMED_OPTIONS}
+    for old, new in RENAMED_OPTIONS.items():
+        if values.get(old) is None:
+            continue
+        if values.get(new) is not None:
+            raise R2DError(
+                f"'{old}' is the old name of '{new}': give only '{new}'",
+                path=source,
+                field=f"{new} (--{new.replace('_', '-')})",
+            )
+        upgraded[current_option_name(old, source)] = values[old]
+    return upgraded
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
@@ -184,7 +227,7 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 def build_config(flags: dict[str, Any], config_file: str | Path | None = None) -> TrainConfig:
     """Merge defaults, an optional YAML file and the flags given (None = not given)."""
-    values: dict[str, Any] = load_yaml(config_file) if config_file else {}
+    values = upgrade_options(load_yaml(config_file), config_file) if config_file else {}
     unknown = sorted(set(values) - set(config_fields()))
     if unknown:
         raise R2DError(
@@ -192,7 +235,7 @@ def build_config(flags: dict[str, Any], config_file: str | Path | None = None) -
             path=config_file,
             hint=f"valid options: {', '.join(config_fields())}",
         )
-    values.update({k: v for k, v in flags.items() if v is not None})
+    values.update({k: v for k, v in upgrade_options(flags).items() if v is not None})
     return validate_config(values, source=config_file)
 
 

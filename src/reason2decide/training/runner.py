@@ -33,7 +33,7 @@ from reason2decide.data.fingerprint import fingerprint
 from reason2decide.data.labels import LabelSet, check_labels
 from reason2decide.data.readers import ColumnMap, read_examples
 from reason2decide.data.splits import stratified_holdout
-from reason2decide.data.stats import overlapping_rows
+from reason2decide.data.stats import overlapping_rows, training_data_warnings
 from reason2decide.distributed import (
     barrier,
     init_distributed,
@@ -50,6 +50,7 @@ from reason2decide.training.config import (
     check_label_decoding,
     config_fields,
     load_yaml,
+    upgrade_options,
     validate_config,
 )
 from reason2decide.training.model_info import MODEL_LABELS_FILE, model_info, write_model_info
@@ -106,7 +107,7 @@ def resume_config(
             path=output,
             hint="start the run without --resume",
         )
-    saved = read_json(output / RUN_FILE)["config"]
+    saved = upgrade_options(read_json(output / RUN_FILE)["config"], output / RUN_FILE)
     clashes = []
     if config_file is not None:
         values = load_yaml(config_file)
@@ -249,7 +250,7 @@ def load_training_data(
             field=config.label_col,
         )
     check_labels(val, labels, config.val or config.train)
-    for message in _data_warnings(train, val):
+    for message in training_data_warnings(train, val):
         warnings.warn(message, stacklevel=2)
     data = TrainingData(train, val, labels, sources)
     own = {"file": str(config.train), "column": config.rationale_col}
@@ -368,14 +369,6 @@ def stage1_overlap(
         stacklevel=2,
     )
     return rows, counts
-
-
-def _data_warnings(train: list[Example], val: list[Example]) -> list[str]:
-    try:
-        from reason2decide.data.stats import training_data_warnings
-    except ImportError:  # pragma: no cover - optional until the stats module lands
-        return []
-    return training_data_warnings(train, val)
 
 
 # ---------------------------------------------------------------------- manifest
