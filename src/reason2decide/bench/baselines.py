@@ -26,6 +26,7 @@ Every baseline is deterministic and sees no seed: it runs once per bench. Scorin
 from __future__ import annotations
 
 import re
+import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -72,13 +73,15 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 class BaselineResult:
     """One baseline's test metrics and prediction records (the same record format as a trained
     run's ``eval/predictions.jsonl``), ``info`` (description and chosen settings) and whether it
-    was ``computed`` now or read from an earlier bench."""
+    was ``computed`` now or read from an earlier bench, and how many ``seconds`` computing it
+    took (fitting, predicting and scoring)."""
 
     name: str
     metrics: dict[str, Any]
     records: list[dict[str, Any]]
     info: dict[str, Any] = field(default_factory=dict)
     computed: bool = True
+    seconds: float | None = None
 
     @property
     def kind(self) -> str:
@@ -295,11 +298,13 @@ def run_baselines(
                             read_jsonl(predictions_path),
                             info=saved["baseline"].get("info", {}),
                             computed=False,
+                            seconds=saved["baseline"].get("seconds"),
                         )
                     )
                     continue
             except (OSError, ValueError):
                 pass  # unreadable: computed again below
+        started = time.perf_counter()
         records, info = predict_baseline(name, train, val, test, labels)
         metrics = score_baseline(
             name,
@@ -309,8 +314,14 @@ def run_baselines(
             bertscore_model=bertscore_model,
             bertscore_layers=bertscore_layers,
         )
-        metrics["baseline"] = {"name": name, "settings": saved_settings, "info": info}
+        seconds = round(time.perf_counter() - started, 2)
+        metrics["baseline"] = {
+            "name": name,
+            "settings": saved_settings,
+            "info": info,
+            "seconds": seconds,
+        }
         write_jsonl(predictions_path, records)
         write_json(metrics_path, metrics)
-        results.append(BaselineResult(name, metrics, records, info=info))
+        results.append(BaselineResult(name, metrics, records, info=info, seconds=seconds))
     return results

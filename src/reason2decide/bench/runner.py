@@ -558,6 +558,20 @@ def zero_shot_labels(config: TrainConfig, train: Path) -> list[str]:
     return list(LabelSet.from_examples(read_examples(train, columns)))
 
 
+def bench_labels(config: TrainConfig, train: Path) -> list[str]:
+    """The trained methods' label set: ``labels`` of the shared config, else the training
+    split's labels, sorted (only the question and label columns are read)."""
+    from reason2decide.data.labels import LabelSet
+    from reason2decide.data.readers import ColumnMap, read_examples
+
+    if config.labels:
+        return list(LabelSet.parse(config.labels))
+    columns = ColumnMap(
+        question=config.question_col, label=config.label_col, rationale=None, id=config.id_col
+    )
+    return list(LabelSet.from_examples(read_examples(train, columns)))
+
+
 def evaluate_run(
     run: PlannedRun,
     examples: Sequence[Example],
@@ -787,7 +801,7 @@ def run_reference_baselines(
             path=str(folder / b.name),
             metrics=flatten_metrics(b.metrics),
             action="computed" if b.computed else "skipped",
-            eval_wall_s=seconds if b.computed else None,
+            eval_wall_s=b.seconds,
             extra={"train_wall_s": None, "steps": {}, "baseline": {"kind": b.kind, **b.info}},
             baseline=True,
         )
@@ -900,7 +914,7 @@ def run_bench(spec: BenchSpec, *, say: Say = print, callbacks: Sequence[Any] = (
         labels = zero_shot_labels(shared, splits["train"])
         check_labels(examples, LabelSet(labels), splits["test"])
     # The label set of the baselines and of macro-F1 in the intervals: the trained methods'.
-    label_set = labels if labels is not None else zero_shot_labels(shared, splits["train"])
+    label_set = labels if labels is not None else bench_labels(shared, splits["train"])
     output = Path(spec.output).resolve()
     todo = sum(run.state != "complete" for run in plan)
     say(
