@@ -145,3 +145,24 @@ def test_bench_under_several_processes_is_refused(data, tmp_path, monkeypatch):
     result = bench("--data", data, "--output", tmp_path / "o", "--methods", "sft")
     assert_user_error(result, "one process", "WORLD_SIZE=2", "torchrun")
     assert not (tmp_path / "o").exists()
+
+
+def test_compare_to_names_a_row_and_is_checked_before_anything_runs(data, tmp_path):
+    from reason2decide.bench import BenchSpec, plan_bench
+    from reason2decide.bench.runner import reference_row
+
+    def reference(**options):
+        spec = BenchSpec(data=data, output=tmp_path / "b", methods=["sft", "dss"], **options)
+        return reference_row(spec, plan_bench(spec, say=lambda _: None))
+
+    assert reference() == "sft"
+    assert reference(compare_to="dss") == "dss"
+    assert reference(compare_to="majority") == "majority"
+    with pytest.raises(R2DError, match="'r2d' is not a row") as error:
+        reference(compare_to="r2d")
+    assert "sft, dss, majority, tfidf-lr" in str(error.value)
+    with pytest.raises(R2DError, match="'majority' is not a row"):
+        reference(compare_to="majority", baselines=False)
+    with pytest.raises(R2DError, match="bootstrap-resamples"):
+        reference(bootstrap_resamples=-1)
+    assert not (tmp_path / "b").exists()

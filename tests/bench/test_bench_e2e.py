@@ -1,5 +1,6 @@
 """End to end on a tiny T5: a bench of sft and r2d × 2 seeds that is interrupted, resumed,
-rerun (nothing trained) and partly re-evaluated, writing results and plots each time."""
+rerun (nothing trained) and partly re-evaluated, writing results and plots each time, with the
+reference baselines' rows and the paired bootstrap differences."""
 
 from __future__ import annotations
 
@@ -136,10 +137,47 @@ def test_bench_interrupt_resume_skip_and_reevaluate(toy, tmp_path):
     r2d_runs = [r for r in results["runs"] if r["method"] == "r2d"]
     assert r2d_runs[0]["steps"] == {"stage1": 2, "stage2": 4}
     csv_lines = (out / "results.csv").read_text().splitlines()
-    assert len(csv_lines) == 3 and csv_lines[1].startswith("sft,2,0;1,")
+    assert len(csv_lines) == 7 and csv_lines[1].startswith("sft,false,2,0;1,")
+    assert csv_lines[3].startswith("majority,true,0,,")
+    assert "compared_to" in csv_lines[0] and "accuracy_diff_low" in csv_lines[0]
     md = (out / "results.md").read_text()
     assert "| sft | 2 |" in md and "| r2d | 2 |" in md and "—" in md
     assert "stage1_max_steps = 2" in md and "r2d bench --data" in md
+
+    # the reference baselines: rows of their own, run once, label-only or rationale-only
+    summary = results["summary"]
+    baselines = ["majority", "tfidf-lr", "copy-last-sentences", "copy-input"]
+    assert list(summary) == ["sft", "r2d", *baselines]
+    for name in baselines:
+        assert summary[name]["baseline"] is True and summary[name]["n_seeds"] == 0, name
+        assert f"| {name} (baseline) | — |" in md, name
+        assert (out / "baselines" / name / "predictions.jsonl").is_file(), name
+    assert summary["r2d"]["baseline"] is False
+    # 16 "yes" and 16 "no" in train: the tie goes to the first label ("no"); test is half "no"
+    assert results["baselines"]["majority"]["label"] == "no"
+    assert summary["majority"]["metrics"]["accuracy"]["mean"] == pytest.approx(0.5)
+    assert results["baselines"]["tfidf-lr"]["C"] in (0.01, 0.1, 1.0, 10.0, 100.0)
+    for label_only in ("majority", "tfidf-lr"):
+        assert summary[label_only]["metrics"]["bleu"]["mean"] is None
+        assert summary[label_only]["metrics"]["accuracy"]["mean"] is not None
+    for copy in ("copy-last-sentences", "copy-input"):
+        assert summary[copy]["metrics"]["accuracy"]["mean"] is None
+        assert summary[copy]["metrics"]["bleu"]["mean"] is not None
+    assert "### Baselines" in md and "C = " in md
+
+    # paired bootstrap against the first method (sft), over 2 seeds × 12 test cases
+    comparisons = results["comparisons"]
+    assert comparisons["reference"] == "sft" and comparisons["n_resamples"] == 1000
+    assert list(comparisons["rows"]) == ["r2d", *baselines]
+    r2d_acc = comparisons["rows"]["r2d"]["accuracy"]
+    assert r2d_acc["n_units"] == 24 and r2d_acc["n_cases"] == 12
+    assert r2d_acc["low"] <= r2d_acc["difference"] <= r2d_acc["high"]
+    means = {row: summary[row]["metrics"]["accuracy"]["mean"] for row in ("sft", "r2d")}
+    assert r2d_acc["difference"] == pytest.approx(means["r2d"] - means["sft"])
+    assert comparisons["rows"]["majority"]["accuracy"]["n_units"] == 24  # paired with each seed
+    assert comparisons["rows"]["r2d"]["bleu"] is None  # sft has no rationales
+    assert "## Differences from sft" in md
+    assert "exclude" in md.split("## Differences from sft")[1]
 
     plots = out / "plots"
     expected = [
@@ -158,12 +196,18 @@ def test_bench_interrupt_resume_skip_and_reevaluate(toy, tmp_path):
         assert f"plots/{name}.png" in md
     assert not (plots / "metric_bertscore_f1.png").exists(), "no BERTScore, no chart"
 
-    # 3. again: every run skipped, nothing trained or evaluated
+    # 3. again, compared with r2d: every run skipped, nothing trained, evaluated or refitted
     trained = mtimes(runs, "run.json")
     evaluated = mtimes(runs, "metrics.json")
-    result = runner.invoke(app, cli_args(data, model, out))
+    fitted = mtimes(out / "baselines", "metrics.json")
+    result = runner.invoke(app, cli_args(data, model, out, **{"--compare-to": "r2d"}))
     assert result.exit_code == 0, result.output
     assert result.output.count("skipped (already complete)") == 4
+    assert "(reused)" in result.output and mtimes(out / "baselines", "metrics.json") == fitted
+    results = json.loads((out / "results.json").read_text())
+    assert results["comparisons"]["reference"] == "r2d"
+    assert results["comparisons"]["rows"]["copy-input"]["bleu"]["n_units"] == 24
+    assert "## Differences from r2d" in (out / "results.md").read_text()
     for word in ("training", "resuming", "evaluating"):
         assert word not in result.output
     assert mtimes(runs, "run.json") == trained and mtimes(runs, "metrics.json") == evaluated
@@ -178,7 +222,11 @@ def test_bench_interrupt_resume_skip_and_reevaluate(toy, tmp_path):
     now = mtimes(runs, "metrics.json")
     assert {k for k in now if now[k] != evaluated.get(k)} == {"sft/seed1/eval/metrics.json"}
 
-    # 5. another budget in the same folder is refused before anything runs
+    # 5. an unknown reference row, or another budget in the same folder, is refused before
+    # anything runs
+    result = runner.invoke(app, cli_args(data, model, out, **{"--compare-to": "dss"}))
+    assert result.exit_code == 2, result.output
+    assert "--compare-to 'dss' is not a row" in result.output and "majority" in result.output
     result = runner.invoke(app, cli_args(data, model, out, **{"--max-steps": "5"}))
     assert result.exit_code == 2, result.output
     assert "another configuration" in result.output and "max_steps=4" in result.output

@@ -92,7 +92,8 @@ def test_two_variants_give_two_rows_and_record_their_rationale_sources(toy, tmp_
         assert [json.loads(x)["gold_rationale"] for x in lines] == test_gold
 
     results = json.loads((out / "results.json").read_text())
-    assert list(results["summary"]) == ["r2d [llm-human]", "r2d [llm-llm]"]
+    baselines = ["majority", "tfidf-lr", "copy-last-sentences", "copy-input"]
+    assert list(results["summary"]) == ["r2d [llm-human]", "r2d [llm-llm]", *baselines]
     row = results["summary"]["r2d [llm-llm]"]
     assert row["method"] == "r2d" and row["variant"] == "llm-llm" and row["n_seeds"] == 1
     metrics = json.loads((runs / "r2d@llm-llm/seed0/eval/metrics.json").read_text())
@@ -109,7 +110,10 @@ def test_two_variants_give_two_rows_and_record_their_rationale_sources(toy, tmp_
     assert results["command"].count("--variant") == 2 and LLM_LLM in results["command"]
     with open(out / "results.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    assert [(r["method"], r["variant"]) for r in rows] == [("r2d", "llm-human"), ("r2d", "llm-llm")]
+    assert [(r["method"], r["variant"]) for r in rows if r["baseline"] == "false"] == [
+        ("r2d", "llm-human"),
+        ("r2d", "llm-llm"),
+    ]
     md = (out / "results.md").read_text()
     assert "| r2d [llm-human] | 1 |" in md and "| r2d [llm-llm] | 1 |" in md
     assert "## Variants" in md and "gold column `rationale`" in md

@@ -98,6 +98,9 @@ def test_zero_shot_is_scored_once_skipped_and_rescored_from_the_cache(data, fake
     results = json.loads((out / "results.json").read_text())
     row = results["summary"]["zero-shot-llm"]
     assert row["n_seeds"] == 1 and row["metrics"]["accuracy"]["mean"] == metrics["accuracy"]
+    # the baselines are compared with it case by case (neither depends on the seed)
+    assert results["comparisons"]["reference"] == "zero-shot-llm"
+    assert results["comparisons"]["rows"]["majority"]["accuracy"]["n_units"] == len(rows)
     assert row["metrics"]["train_steps"]["n"] == 0 and row["metrics"]["consistency"]["n"] == 0
     assert results["zero_shot_llm"]["model"] == "fake" and results["zero_shot_llm"]["seeds"] == [0]
     md = (out / "results.md").read_text()
@@ -155,8 +158,15 @@ def test_zero_shot_beside_a_trained_method_with_sampling_per_seed(data, fake_llm
     assert {body.get("seed") for body in fake_llm.requests} == {0, 1}
     assert {body["temperature"] for body in fake_llm.requests} == {0.7}
     results = json.loads((out / "results.json").read_text())
-    assert list(results["summary"]) == ["sft", "zero-shot-llm"]
+    assert list(results["summary"]) == [
+        "sft",
+        "zero-shot-llm",
+        *["majority", "tfidf-lr", "copy-last-sentences", "copy-input"],
+    ]
     assert results["summary"]["zero-shot-llm"]["n_seeds"] == 2
+    # sampled per seed: paired with sft seed by seed
+    n_test = len((data / "test.jsonl").read_text().splitlines())
+    assert results["comparisons"]["rows"]["zero-shot-llm"]["accuracy"]["n_units"] == 2 * n_test
     assert "zero-shot-llm is not trained" in results["budget_note"]
     assert (runs / "sft/seed1/eval/metrics.json").is_file()
     assert (out / "plots/metric_accuracy.png").is_file()

@@ -6,6 +6,11 @@
   e.g. Stage-1/Stage-2 rationale sources; one results row per method × variant.
 - :mod:`~reason2decide.bench.zero_shot`: the ``zero-shot-llm`` method (an LLM server, not
   trained), scored like the others.
+- :mod:`~reason2decide.bench.baselines`: the reference baselines of every table (majority,
+  TF-IDF + logistic regression, copy rationales), scored with the evaluation's metrics.
+- :mod:`~reason2decide.bench.significance`: paired bootstrap intervals of a difference (pure).
+- :mod:`~reason2decide.bench.comparisons`: every row against the reference row, from the
+  prediction files.
 - :mod:`~reason2decide.bench.aggregate`: mean ± sample std per metric and method (pure).
 - :mod:`~reason2decide.bench.report`: results.md, results.csv, results.json, the rich table.
 - :mod:`~reason2decide.bench.plots`: bar charts per metric and training curves per method.

@@ -132,16 +132,17 @@ def row_label(method: str, variant: str | None = None) -> str:
 @dataclass
 class RunResult:
     """One finished run of a benchmark: its method (and variant), seed, folder and flattened
-    metrics."""
+    metrics. A reference baseline (``baseline``) is one run without a seed (``seed`` None)."""
 
     method: str
-    seed: int
+    seed: int | None
     path: str
     metrics: dict[str, float | None]
     action: str = "skipped"
     eval_wall_s: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     variant: str | None = None
+    baseline: bool = False
 
     @property
     def row(self) -> str:
@@ -149,10 +150,13 @@ class RunResult:
         return row_label(self.method, self.variant)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready; ``variant`` is present only for a run of a variant."""
+        """JSON-ready; ``variant`` is present only for a run of a variant, ``baseline`` only
+        for a baseline."""
         head: dict[str, Any] = {"method": self.method}
         if self.variant is not None:
             head["variant"] = self.variant
+        if self.baseline:
+            head["baseline"] = True
         return {
             **head,
             "seed": self.seed,
@@ -167,13 +171,15 @@ class RunResult:
 @dataclass
 class MethodSummary:
     """Every metric of one row (a method, or a method under a variant) summarised over its
-    seeds, and where each run lives."""
+    seeds, and where each run lives. A reference baseline's row (``baseline``) has one run and
+    no seeds."""
 
     method: str
     seeds: list[int]
     runs: list[dict[str, Any]]
     metrics: dict[str, Summary]
     variant: str | None = None
+    baseline: bool = False
 
     @property
     def n_seeds(self) -> int:
@@ -191,6 +197,7 @@ class MethodSummary:
             head["variant"] = self.variant
         return {
             **head,
+            "baseline": self.baseline,
             "n_seeds": self.n_seeds,
             "seeds": list(self.seeds),
             "runs": list(self.runs),
@@ -209,13 +216,14 @@ def aggregate(
     keys = list(METRICS) + sorted({k for r in runs for k in r.metrics} - set(METRICS))
     result: dict[str, MethodSummary] = {}
     for row in order:
-        mine = sorted((r for r in runs if r.row == row), key=lambda r: r.seed)
+        mine = sorted((r for r in runs if r.row == row), key=lambda r: (r.seed is None, r.seed))
         result[row] = MethodSummary(
             method=mine[0].method if mine else row,
-            seeds=[r.seed for r in mine],
+            seeds=[r.seed for r in mine if r.seed is not None],
             runs=[{"seed": r.seed, "path": r.path} for r in mine],
             metrics={key: summarize(r.metrics.get(key) for r in mine) for key in keys},
             variant=mine[0].variant if mine else None,
+            baseline=bool(mine) and mine[0].baseline,
         )
     return result
 

@@ -6,7 +6,8 @@ written atomically:
 Rows are methods, or ``method [variant]`` in a bench with variants.
 
 - ``plots/metric_<name>.png``: per method, the mean over seeds as a bar, ± 1 sample std as the
-  error bar, each seed's value as a dot; a method without the metric shows "n/a".
+  error bar, each seed's value as a dot; a method without the metric shows "n/a"; the reference
+  baselines are grey hatched bars.
 - ``plots/curves_<quantity>.png`` for ``loss``, ``alpha``, ``p_pred`` and ``eval_macro_f1``: one
   line per method, the **mean over seeds** at each logged step of the method's *decision stage*
   (Stage 2 of a two-stage method, the only stage otherwise), with a ± 1 std band where two or
@@ -133,12 +134,17 @@ def bar_chart(summary: Mapping[str, MethodSummary], key: str, path: Path) -> boo
     axes = figure.add_subplot()
     xs = list(range(len(methods)))
     shown = [x for x in xs if stats[x].mean is not None]
+    baseline = [summary[methods[x]].baseline for x in shown]
     axes.bar(
         shown,
         [stats[x].mean for x in shown],
         yerr=[stats[x].std or 0.0 for x in shown],
         capsize=4,
-        color=[f"C{x % 10}" for x in shown],
+        color=[
+            "lightgrey" if base else f"C{x % 10}" for x, base in zip(shown, baseline, strict=True)
+        ],
+        hatch=["//" if base else "" for base in baseline],
+        edgecolor=["grey" if base else "none" for base in baseline],
         alpha=0.8,
     )
     for x in xs:

@@ -1,8 +1,10 @@
 """A benchmark's reports: ``results.md``, ``results.csv``, ``results.json`` and a rich table.
 
 Methods are rows (one per method and variant when the bench has variants: ``r2d [llm-human]``),
-metrics are columns, every cell is "mean ± std" over the seeds (sample standard deviation); a
-metric a method does not have (rationale metrics of label-only SFT) shows "—".
+then the reference baselines (marked "(baseline)"); metrics are columns, every cell is
+"mean ± std" over the seeds (sample standard deviation); a metric a method does not have
+(rationale metrics of label-only SFT) shows "—". A second table gives each row's difference from
+the reference row with its paired bootstrap interval.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from reason2decide.bench.aggregate import (
+    DIGITS,
     METRICS,
     MethodSummary,
     RunResult,
@@ -25,6 +28,7 @@ from reason2decide.io import atomic_open, write_json
 from reason2decide.methods import METHODS
 
 if TYPE_CHECKING:
+    from reason2decide.bench.comparisons import Comparisons
     from reason2decide.bench.runner import BenchSpec, PlannedRun
     from reason2decide.bench.variants import Variant
     from reason2decide.training.config import TrainConfig
@@ -43,6 +47,17 @@ MAIN_METRICS = (
     "sufficiency",
 )
 MORE_METRICS = tuple(k for k in METRICS if k not in MAIN_METRICS)
+#: Columns of the differences table in results.md (results.json/csv have every compared metric).
+DIFF_METRICS = (
+    "accuracy",
+    "macro_f1",
+    "bleu",
+    "bertscore_f1",
+    "consistency",
+    "sufficiency",
+    "rationale_words",
+)
+BASELINE_MARK = " (baseline)"
 #: Options that make up the budget, shown in results.md.
 BUDGET_KEYS = (
     "model",
@@ -211,7 +226,9 @@ def _table_md(
     head = ["method"] + (["seeds"] if with_seeds else []) + [METRICS[k] for k in keys]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row, ms in summary.items():
-        cells = [row] + ([str(ms.n_seeds)] if with_seeds else [])
+        cells = [row + (BASELINE_MARK if ms.baseline else "")]
+        if with_seeds:
+            cells.append("—" if ms.baseline else str(ms.n_seeds))
         cells += [format_summary(ms.metrics[k], ms.n_seeds, k) for k in keys]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -223,6 +240,7 @@ def results_markdown(
     info: Mapping[str, Any],
     plots: Sequence[Path],
     output: Path,
+    comparisons: Comparisons | None = None,
 ) -> str:
     """The text of ``results.md``."""
     env = info["environment"]
@@ -282,6 +300,11 @@ def results_markdown(
             ""
             if info["evaluation"]["with_bertscore"]
             else " BERTScore was not computed (--no-bertscore)."
+        )
+        + (
+            " Rows marked (baseline) are the reference baselines (below): run once, no seed."
+            if info.get("baselines")
+            else ""
         ),
         "",
         *_table_md(summary, MAIN_METRICS, with_seeds=True),
@@ -290,6 +313,8 @@ def results_markdown(
         "",
         *_table_md(summary, MORE_METRICS, with_seeds=False),
         "",
+        *_baselines_md(info.get("baselines") or {}),
+        *_comparisons_md(comparisons),
         "## Runs",
         "",
         "| method | seed | this invocation | steps | train s | eval s | folder |",
@@ -298,8 +323,9 @@ def results_markdown(
     for run in runs:
         train_s = run.extra.get("train_wall_s")
         steps = _steps_text(run.extra.get("steps", {}))
+        name = run.row + (BASELINE_MARK if run.baseline else "")
         lines.append(
-            f"| {run.row} | {run.seed} | {run.action} | {steps}"
+            f"| {name} | {'—' if run.seed is None else run.seed} | {run.action} | {steps}"
             f" | {'—' if train_s is None else f'{train_s:.1f}'}"
             f" | {'—' if run.eval_wall_s is None else f'{run.eval_wall_s:.1f}'}"
             f" | {_relative(run.path, output)} |"
@@ -319,6 +345,86 @@ def results_markdown(
             rel = _relative(str(plot), output)
             lines.append(f"![{plot.stem}]({rel})")
     return "\n".join(lines) + "\n"
+
+
+def _baselines_md(baselines: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    if not baselines:
+        return []
+    lines = [
+        "### Baselines",
+        "",
+        "What copying or a classical classifier gives, for reading the numbers above. Decision "
+        "baselines have no rationale metrics, rationale baselines no decision metrics; the "
+        "rationale baselines are scored against the same gold rationales with the same BLEU "
+        "and BERTScore.",
+        "",
+    ]
+    for name, about in baselines.items():
+        text = f"- `{name}`: {about.get('description', '')}"
+        if name == "tfidf-lr" and "C" in about:
+            weight = about.get("class_weight") or "none"
+            chosen = "chosen on validation" if about.get("selection") else "no validation split"
+            text += f" (C = {about['C']}, class weight {weight}; {chosen})"
+        if name == "majority" and about.get("label") is not None:
+            text += f" (`{about['label']}`)"
+        lines.append(text)
+    return [*lines, ""]
+
+
+def _fmt_diff(value: float, digits: int) -> str:
+    return f"{value:+.{digits}f}".replace("-", "−")
+
+
+def _interval_text(interval: Any, key: str, bold: bool = True) -> str:
+    if interval is None:
+        return "—"
+    digits = DIGITS.get(key, 4)
+    text = (
+        f"{_fmt_diff(interval.difference, digits)} "
+        f"[{_fmt_diff(interval.low, digits)}, {_fmt_diff(interval.high, digits)}]"
+    )
+    return f"**{text}**" if bold and interval.excludes_zero else text
+
+
+def _comparisons_md(comparisons: Comparisons | None) -> list[str]:
+    if comparisons is None or not comparisons.intervals:
+        return []
+    ref = comparisons.reference
+    level = f"{comparisons.confidence:.0%}"
+    lines = [
+        f"## Differences from {ref}",
+        "",
+        f"Each cell: row − {ref}, over the test cases pooled across seeds (pairs: same seed and "
+        "case; a row that does not depend on the seed — a baseline, zero-shot-llm at "
+        f"temperature 0 — is paired with every seed of the other), and its {level} paired "
+        f"bootstrap interval ({comparisons.n_resamples} resamples of the test cases, each "
+        f"drawn with all its seeds; RNG seed {comparisons.seed}; percentile interval). "
+        "macro-F1 is recomputed on each resample, the others are means of per-example scores. "
+        "The pooled difference can differ slightly from the difference of the per-seed means "
+        "above (macro-F1 is not a mean; a seed may lack a metric). **Bold**: the interval "
+        "excludes zero. '—': the two rows share no metric there. The interval is about the "
+        "sample of test cases given these seeds; the spread over seeds is the ± std above.",
+        "",
+        "| row | " + " | ".join(METRICS[k] for k in DIFF_METRICS) + " |",
+        "|" + "---|" * (len(DIFF_METRICS) + 1),
+    ]
+    for row, by_metric in comparisons.intervals.items():
+        cells = [_interval_text(by_metric.get(k), k) for k in DIFF_METRICS]
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    excluding = comparisons.excluding_zero()
+    lines.append("")
+    if excluding:
+        lines.append(f"Differences from {ref} whose {level} interval excludes zero:")
+        lines.append("")
+        for row, key, interval in excluding:
+            side = "higher" if interval.difference > 0 else "lower"
+            lines.append(
+                f"- {row}: {METRICS.get(key, key)} {side}, "
+                f"{_interval_text(interval, key, bold=False)}"
+            )
+    else:
+        lines.append(f"No difference from {ref} has a {level} interval that excludes zero.")
+    return [*lines, ""]
 
 
 def _variants_md(variants: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -386,17 +492,24 @@ def _zero_shot_md(llm: Mapping[str, Any] | None, runs: Sequence[RunResult]) -> l
     return lines
 
 
-def csv_rows(summary: Mapping[str, MethodSummary]) -> list[dict[str, Any]]:
+def csv_rows(
+    summary: Mapping[str, MethodSummary], comparisons: Comparisons | None = None
+) -> list[dict[str, Any]]:
     """One row per method (per method and variant when there are variants: a ``variant``
-    column follows ``method``): seeds, ``<metric>_mean/_std/_n`` for every metric, run
-    folders."""
+    column follows ``method``), then the baselines: ``baseline`` (true/false), seeds,
+    ``<metric>_mean/_std/_n`` for every metric, and with ``comparisons``
+    ``<metric>_diff/_diff_low/_diff_high`` (row − reference; empty for the reference and where
+    the rows share no metric); run folders last."""
+    from reason2decide.bench.comparisons import COMPARED
+
     with_variants = any(ms.variant is not None for ms in summary.values())
     rows = []
-    for ms in summary.values():
+    for name, ms in summary.items():
         row: dict[str, Any] = {"method": ms.method}
         if with_variants:
             row["variant"] = ms.variant
         row |= {
+            "baseline": "true" if ms.baseline else "false",
             "n_seeds": ms.n_seeds,
             "seeds": ";".join(map(str, ms.seeds)),
         }
@@ -404,6 +517,14 @@ def csv_rows(summary: Mapping[str, MethodSummary]) -> list[dict[str, Any]]:
             row[f"{key}_mean"] = s.mean
             row[f"{key}_std"] = s.std
             row[f"{key}_n"] = s.n
+        if comparisons is not None:
+            row["compared_to"] = comparisons.reference
+            intervals = comparisons.intervals.get(name) or {}
+            for key in COMPARED:
+                interval = intervals.get(key)
+                row[f"{key}_diff"] = None if interval is None else interval.difference
+                row[f"{key}_diff_low"] = None if interval is None else interval.low
+                row[f"{key}_diff_high"] = None if interval is None else interval.high
         row["run_folders"] = ";".join(r["path"] for r in ms.runs)
         rows.append(row)
     return rows
@@ -425,6 +546,7 @@ def write_results(
     runs: Sequence[RunResult],
     info: Mapping[str, Any],
     plots: Sequence[Path],
+    comparisons: Comparisons | None = None,
 ) -> list[Path]:
     """Write results.md, results.csv and results.json into ``output``; return their paths."""
     output = Path(output)
@@ -432,13 +554,14 @@ def write_results(
         **info,
         "metric_names": dict(METRICS),
         "summary": {row: ms.to_dict() for row, ms in summary.items()},
+        "comparisons": comparisons.to_dict() if comparisons is not None else None,
         "runs": [run.to_dict() for run in runs],
         "plots": [_relative(str(p), output) for p in plots],
     }
     paths = [output / RESULTS_MD, output / RESULTS_CSV, output / RESULTS_JSON]
     with atomic_open(paths[0]) as handle:
-        handle.write(results_markdown(summary, runs, info, plots, output))
-    write_csv(paths[1], csv_rows(summary))
+        handle.write(results_markdown(summary, runs, info, plots, output, comparisons))
+    write_csv(paths[1], csv_rows(summary, comparisons))
     write_json(paths[2], payload)
     return paths
 
@@ -455,8 +578,10 @@ def results_table(
     table.add_column("metric", no_wrap=True)
     for ms in summary.values():  # a variant's name goes under its method, on a second line
         header = ms.method if ms.variant is None else f"{ms.method}\n[{ms.variant}]"
+        if ms.baseline:
+            header += "\n(baseline)"
         table.add_column(header, justify="right", no_wrap=True)
-    table.add_row("seeds", *[str(ms.n_seeds) for ms in summary.values()])
+    table.add_row("seeds", *["—" if ms.baseline else str(ms.n_seeds) for ms in summary.values()])
     table.add_section()
     for key in keys:
         table.add_row(

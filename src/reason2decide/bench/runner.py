@@ -6,7 +6,9 @@ resumes what was interrupted, evaluates on the test split, then aggregates, plot
 
 The grid is method × seed, or method × variant × seed with named variants of the training
 options (:mod:`~reason2decide.bench.variants`). The ``zero-shot-llm`` method is not trained: an
-LLM server answers the test cases (:mod:`~reason2decide.bench.zero_shot`).
+LLM server answers the test cases (:mod:`~reason2decide.bench.zero_shot`). After the grid, the
+reference baselines run once (:mod:`~reason2decide.bench.baselines`) and every row is compared
+with a reference row by a paired bootstrap (:mod:`~reason2decide.bench.comparisons`).
 
 Output folder layout::
 
@@ -16,6 +18,7 @@ Output folder layout::
         eval/predictions.jsonl    one record per test example
       runs/<method>@<variant>/seed<k>/   the same, for a run of a variant
       runs/zero-shot-llm/seed<k>/eval/   the zero-shot LLM's metrics and predictions only
+      baselines/<name>/           a reference baseline's metrics.json and predictions.jsonl
       results.md, results.csv, results.json
       plots/metric_<name>.png, plots/curves_<quantity>.png
 
@@ -39,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from reason2decide.bench.aggregate import RunResult, aggregate, flatten_metrics, row_label
+from reason2decide.bench.significance import N_RESAMPLES
 from reason2decide.bench.variants import Variant, parse_variants, same_training
 from reason2decide.bench.zero_shot import (
     ZERO_SHOT_METHOD,
@@ -74,6 +78,7 @@ BENCH_OWNED = ("method", "seed", "train", "val", "output")
 BENCH_FORBIDDEN = ("stage", "init")
 
 RUNS_DIR = "runs"
+BASELINES_DIR = "baselines"
 EVAL_DIR = "eval"
 METRICS_FILE = "metrics.json"
 PREDICTIONS_FILE = "predictions.jsonl"
@@ -95,6 +100,10 @@ class BenchSpec:
     or ``{name: {option: value}}``) run every trained method once per variant, its options
     winning over the shared ones. ``llm`` says which server answers for the ``zero-shot-llm``
     method (required when that method is listed).
+
+    ``baselines`` adds the reference baselines' rows. ``compare_to`` names the reference row of
+    the paired bootstrap intervals (a method, a row ``"method [variant]"`` or a baseline;
+    default: the first row); ``bootstrap_resamples`` = 0 computes no intervals.
     """
 
     data: Path
@@ -112,6 +121,9 @@ class BenchSpec:
     command: str | None = None
     variants: Sequence[Variant | str] | Mapping[str, Mapping[str, Any]] = ()
     llm: ZeroShotSpec | None = None
+    baselines: bool = True
+    compare_to: str | None = None
+    bootstrap_resamples: int = N_RESAMPLES
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
@@ -414,6 +426,8 @@ def plan_bench(spec: BenchSpec, *, say: Say = print) -> list[PlannedRun]:
         raise R2DError("--test-limit must be at least 1", field="test_limit")
     if spec.eval_batch_size < 1:
         raise R2DError("--eval-batch-size must be at least 1", field="eval_batch_size")
+    if spec.bootstrap_resamples < 0:
+        raise R2DError("--bootstrap-resamples cannot be negative", field="bootstrap_resamples")
     _check_config_file(spec.config_file, say)
     llm = _zero_shot_spec(spec, methods, say)
     settings = eval_settings(spec, splits["test"])
@@ -463,7 +477,32 @@ def plan_bench(spec: BenchSpec, *, say: Say = print) -> list[PlannedRun]:
                         )
                 plan.append(PlannedRun(method, seed, path, config, state, name))
     _note_repeated_training(plan, say)
+    reference_row(spec, plan)  # an unknown --compare-to is refused before anything runs
     return plan
+
+
+def reference_row(spec: BenchSpec, plan: Sequence[PlannedRun]) -> str:
+    """The row every other row is compared with: ``spec.compare_to`` as a row name, a method
+    (its first row when it has variants) or a baseline; by default the first row."""
+    from reason2decide.bench.baselines import BASELINES
+
+    rows = list(dict.fromkeys(run.row for run in plan))
+    wanted = spec.compare_to
+    if wanted is None:
+        return rows[0]
+    if wanted in rows:
+        return wanted
+    of_method = [run.row for run in plan if run.method == wanted]
+    if of_method:
+        return of_method[0]
+    if wanted in BASELINES and spec.baselines:
+        return wanted
+    choices = rows + (list(BASELINES) if spec.baselines else [])
+    raise R2DError(
+        f"--compare-to {wanted!r} is not a row of this bench",
+        field="compare_to",
+        hint=f"choose from {', '.join(choices)}",
+    )
 
 
 # ---------------------------------------------------------------------- one run
@@ -535,6 +574,20 @@ def zero_shot_labels(config: TrainConfig, train: Path) -> list[str]:
     )
     examples = None if config.labels else read_examples(train, columns)
     return list(run_label_set(config.labels, examples))
+
+
+def bench_labels(config: TrainConfig, train: Path) -> list[str]:
+    """The trained methods' label set: ``labels`` of the shared config, else the training
+    split's labels, sorted (only the question and label columns are read)."""
+    from reason2decide.data.labels import LabelSet
+    from reason2decide.data.readers import ColumnMap, read_examples
+
+    if config.labels:
+        return list(LabelSet.parse(config.labels))
+    columns = ColumnMap(
+        question=config.question_col, label=config.label_col, rationale=None, id=config.id_col
+    )
+    return list(LabelSet.from_examples(read_examples(train, columns)))
 
 
 def evaluate_run(
@@ -712,6 +765,127 @@ def execute_run(
     )
 
 
+# ---------------------------------------------------------------------- baselines, comparisons
+def run_reference_baselines(
+    spec: BenchSpec,
+    config: TrainConfig,
+    splits: Mapping[str, Path],
+    examples: Sequence[Example],
+    settings: Mapping[str, Any],
+    labels: Sequence[str],
+    say: Say,
+) -> list[RunResult]:
+    """The reference baselines on the test examples (recomputed only when the data or the
+    evaluation settings changed), as results rows marked ``baseline``."""
+    from reason2decide.bench.baselines import run_baselines
+    from reason2decide.data.fingerprint import fingerprint
+    from reason2decide.data.readers import ColumnMap, read_examples
+
+    started = time.perf_counter()
+    columns = ColumnMap(
+        question=config.question_col, label=config.label_col, rationale=None, id=config.id_col
+    )
+    train = read_examples(splits["train"], columns)
+    val = read_examples(splits["val"], columns)
+    folder = Path(spec.output).resolve() / BASELINES_DIR
+    found = run_baselines(
+        folder,
+        train,
+        val,
+        examples,
+        labels,
+        {
+            **dict(settings),
+            "train_sha256": fingerprint(splits["train"])["sha256"],
+            "val_sha256": fingerprint(splits["val"])["sha256"],
+            "question_col": config.question_col,
+            "label_col": config.label_col,
+            "rationale_col": config.rationale_col,
+        },
+        with_bertscore=spec.with_bertscore,
+        bertscore_model=spec.bertscore_model,
+        bertscore_layers=spec.bertscore_layers,
+        say=say,
+    )
+    seconds = round(time.perf_counter() - started, 2)
+    computed = [b.name for b in found if b.computed]
+    say(
+        f"baselines: {', '.join(b.name for b in found)}"
+        + (f" (computed {', '.join(computed)} in {seconds:.0f} s)" if computed else " (reused)")
+    )
+    return [
+        RunResult(
+            method=b.name,
+            seed=None,
+            path=str(folder / b.name),
+            metrics=flatten_metrics(b.metrics),
+            action="computed" if b.computed else "skipped",
+            eval_wall_s=b.seconds,
+            extra={"train_wall_s": None, "steps": {}, "baseline": {"kind": b.kind, **b.info}},
+            baseline=True,
+        )
+        for b in found
+    ]
+
+
+def row_predictions(
+    spec: BenchSpec, plan: Sequence[PlannedRun], results: Sequence[RunResult]
+) -> list[Any]:
+    """Where each row's prediction records are (a seed-independent row under seed None: the
+    baselines, and ``zero-shot-llm`` at temperature 0)."""
+    from reason2decide.bench.comparisons import RowPredictions
+
+    seedless_llm = spec.llm is not None and spec.llm.temperature == 0
+    rows: dict[str, RowPredictions] = {}
+    for run in results:
+        if run.baseline:
+            seed, path = None, Path(run.path) / PREDICTIONS_FILE
+        else:
+            seed = None if run.method == ZERO_SHOT_METHOD and seedless_llm else run.seed
+            path = Path(run.path) / EVAL_DIR / PREDICTIONS_FILE
+        rows.setdefault(run.row, RowPredictions(run.row, {})).predictions[seed] = path
+    order = list(dict.fromkeys(run.row for run in plan))
+    return [rows[r] for r in order if r in rows] + [rows[r] for r in rows if r not in order]
+
+
+def compare_with_reference(
+    spec: BenchSpec,
+    plan: Sequence[PlannedRun],
+    results: Sequence[RunResult],
+    labels: Sequence[str],
+    say: Say,
+) -> Any:
+    """Paired bootstrap intervals of every row against the reference row (None when
+    ``bootstrap_resamples`` is 0, or there is nothing to compare)."""
+    from reason2decide.bench.comparisons import compare_rows
+
+    if spec.bootstrap_resamples == 0:
+        return None
+    rows = row_predictions(spec, plan, results)
+    reference = reference_row(spec, plan)
+    if len(rows) < 2:
+        return None
+    if reference not in {r.name for r in rows}:
+        say(f"note: the reference row {reference!r} did not run; no intervals computed.")
+        return None
+    started = time.perf_counter()
+    comparisons = compare_rows(
+        rows,
+        reference,
+        labels,
+        with_bertscore=spec.with_bertscore,
+        bertscore_model=spec.bertscore_model,
+        bertscore_layers=spec.bertscore_layers,
+        n_resamples=spec.bootstrap_resamples,
+    )
+    say(
+        f"paired bootstrap against {reference} ({spec.bootstrap_resamples} resamples) in "
+        f"{time.perf_counter() - started:.0f} s: {len(comparisons.excluding_zero())} "
+        "differences exclude zero"
+    )
+    return comparisons
+
+
 # ---------------------------------------------------------------------- the whole bench
 def default_command() -> str:
     """The command line of this process, shell-quoted (``r2d bench ...`` from the CLI)."""
@@ -774,6 +948,8 @@ def run_bench(spec: BenchSpec, *, say: Say = print, callbacks: Sequence[Any] = (
 
         labels = zero_shot_labels(shared, splits["train"])
         check_labels(examples, LabelSet(labels), splits["test"])
+    # The label set of the baselines and of macro-F1 in the intervals: the trained methods'.
+    label_set = labels if labels is not None else bench_labels(shared, splits["train"])
     output = Path(spec.output).resolve()
     todo = sum(run.state != "complete" for run in plan)
     say(
@@ -823,6 +999,13 @@ def run_bench(spec: BenchSpec, *, say: Say = print, callbacks: Sequence[Any] = (
             )
 
     rows = list(dict.fromkeys(run.row for run in plan))
+    if spec.baselines:
+        baselines = run_reference_baselines(
+            spec, shared, splits, examples, settings, label_set, say
+        )
+        results += baselines
+        rows += [b.row for b in baselines]
+    comparisons = compare_with_reference(spec, plan, results, label_set, say)
     summary = aggregate(results, rows)
     plots = write_plots(output, summary, results)
     info = bench_info(
@@ -837,7 +1020,8 @@ def run_bench(spec: BenchSpec, *, say: Say = print, callbacks: Sequence[Any] = (
         config=shared,
         variants=variants,
     )
-    files = write_results(output, summary, results, info, plots)
+    info["baselines"] = {run.method: run.extra["baseline"] for run in results if run.baseline}
+    files = write_results(output, summary, results, info, plots, comparisons)
     return BenchOutcome(
         output=output,
         runs=results,

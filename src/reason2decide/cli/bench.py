@@ -25,7 +25,12 @@ with those r2d train options replacing the shared ones, e.g. rationale sources p
 --variant llm-human:stage1_rationale_col=llm_rationale. Rows are named 'method [NAME]'.
 
 zero-shot-llm in --methods asks an OpenAI-compatible server (--llm-base-url, --llm-model) for
-each test case's label and rationale instead of training. See docs/bench.md.
+each test case's label and rationale instead of training.
+
+Every table also has reference baselines (majority class, TF-IDF + logistic regression, and
+copying the input's last sentences or the whole input as rationale), and every row's difference
+from --compare-to (default: the first method) with a paired bootstrap 95% interval over the test
+cases pooled across seeds. See docs/bench.md.
 """
 
 
@@ -148,6 +153,24 @@ def bench(
         None, help="Encoder for BERTScore: local folder or hub name. [offline MiniLM]"
     ),
     bertscore_layers: int | None = typer.Option(None, help="Encoder layer for BERTScore."),
+    no_baselines: bool = typer.Option(
+        False,
+        "--no-baselines",
+        help="Leave out the reference baselines (majority, tfidf-lr, copy-last-sentences, "
+        "copy-input).",
+    ),
+    compare_to: str | None = typer.Option(
+        None,
+        "--compare-to",
+        help="Reference row of the paired bootstrap intervals: a method, 'method [variant]' or "
+        "a baseline. [the first method]",
+    ),
+    bootstrap_resamples: int = typer.Option(
+        1000,
+        "--bootstrap-resamples",
+        min=0,
+        help="Bootstrap resamples of the test cases for the intervals; 0: no intervals.",
+    ),
 ) -> None:
     """Run the benchmark grid and print its results table."""
     from reason2decide.bench.report import results_table
@@ -183,6 +206,9 @@ def bench(
         bertscore_layers=bertscore_layers,
         command=_given_command(ctx),
         variants=parse_variants(variant or []),
+        baselines=not no_baselines,
+        compare_to=compare_to,
+        bootstrap_resamples=bootstrap_resamples,
         llm=ZeroShotSpec(
             base_url=llm_base_url,
             model=llm_model,

@@ -2,16 +2,24 @@
 
 from reason2decide.evaluation.bertscore import (
     bertscore,
+    bertscore_per_example,
     clear_bertscore_cache,
     default_encoder_path,
     resolve_encoder,
 )
 from reason2decide.evaluation.bleu import bleu_tokenize, example_bleu, rationale_bleu
 from reason2decide.evaluation.label_metrics import expected_calibration_error, label_metrics
-from reason2decide.evaluation.report import evaluate_records, metrics_table, write_metrics
+from reason2decide.evaluation.report import (
+    evaluate_records,
+    metrics_table,
+    rationale_metrics,
+    scored_rationale,
+    write_metrics,
+)
 
 __all__ = [
     "bertscore",
+    "bertscore_per_example",
     "bleu_tokenize",
     "clear_bertscore_cache",
     "default_encoder_path",
@@ -21,6 +29,8 @@ __all__ = [
     "label_metrics",
     "metrics_table",
     "rationale_bleu",
+    "rationale_metrics",
     "resolve_encoder",
+    "scored_rationale",
     "write_metrics",
 ]

@@ -173,6 +173,28 @@ def bertscore(
     a hub name (``None``: the offline MiniLM encoder); ``num_layers`` picks the layer (default: see
     ``resolve_encoder``). Scorers are cached per (encoder, layer, device) for the process.
     """
+    scores = bertscore_per_example(
+        references,
+        hypotheses,
+        model=model,
+        num_layers=num_layers,
+        batch_size=batch_size,
+        device=device,
+    )
+    return {key: sum(values) / len(values) for key, values in scores.items()}
+
+
+def bertscore_per_example(
+    references: Sequence[str] | Sequence[Sequence[str]],
+    hypotheses: Sequence[str],
+    *,
+    model: str | None = None,
+    num_layers: int | None = None,
+    batch_size: int = 32,
+    device: str | None = None,
+) -> dict[str, list[float]]:
+    """Each example's BERTScore precision, recall and F1 (the values :func:`bertscore`
+    averages), keyed as :func:`bertscore`'s result."""
     if len(references) != len(hypotheses):
         raise ValueError(f"{len(references)} references but {len(hypotheses)} hypotheses")
     if not hypotheses:
@@ -210,7 +232,7 @@ def bertscore(
                 seen.add(i)
 
     return {
-        "bertscore_precision": sum(b[0] for b in best) / n,
-        "bertscore_recall": sum(b[1] for b in best) / n,
-        "bertscore_f1": sum(b[2] for b in best) / n,
+        "bertscore_precision": [b[0] for b in best],
+        "bertscore_recall": [b[1] for b in best],
+        "bertscore_f1": [b[2] for b in best],
     }

@@ -66,12 +66,35 @@ def evaluate_records(
         else None
     )
 
-    paired = [
-        row
-        for row in rows
-        if _has_text(row.get("gold_rationale")) and isinstance(row.get("rationale"), str)
-    ]
-    metrics["n_rationales"] = len(paired)
+    metrics.update(
+        rationale_metrics(
+            rows,
+            bertscore_model=bertscore_model,
+            bertscore_layers=bertscore_layers,
+            with_bertscore=with_bertscore,
+        )
+    )
+    return metrics
+
+
+def scored_rationale(row: Mapping[str, Any]) -> bool:
+    """Whether a record's rationale is scored: it has a non-blank gold rationale and a
+    generated one (a string, blank or not)."""
+    return _has_text(row.get("gold_rationale")) and isinstance(row.get("rationale"), str)
+
+
+def rationale_metrics(
+    records: Iterable[Mapping[str, Any]],
+    *,
+    bertscore_model: str | None = None,
+    bertscore_layers: int | None = None,
+    with_bertscore: bool = True,
+) -> dict[str, Any]:
+    """The rationale half of :func:`evaluate_records`: ``n_rationales``, BLEU, BERTScore P/R/F1
+    and ``bertscore_encoder`` over the records whose rationale is scored
+    (:func:`scored_rationale`); records need no labels. Absent metrics are ``None``."""
+    paired = [row for row in records if scored_rationale(row)]
+    metrics: dict[str, Any] = {"n_rationales": len(paired)}
     metrics.update(dict.fromkeys(_RATIONALE_KEYS))
     metrics["bertscore_encoder"] = None
     if paired:

@@ -1,0 +1,293 @@
+"""Every results row against a reference row: paired bootstrap intervals of the differences.
+
+The per-example scores come from each run's prediction records (``eval/predictions.jsonl``,
+or a baseline's ``predictions.jsonl``), scored one example at a time with the evaluation
+functions the metrics themselves use (:func:`~reason2decide.evaluation.bleu.example_bleu`,
+:func:`~reason2decide.evaluation.bertscore.bertscore_per_example`,
+:func:`~reason2decide.evaluation.faithfulness.faithfulness_metrics`, ...), so that their mean
+over a run is the run's metric. Per-example BERTScore needs the encoder again: it is kept in
+``example_scores.json`` beside the predictions and reused while the predictions file and the
+encoder are the same.
+
+Pairing: a unit is (seed, test case). Two rows trained per seed are paired on the seeds both
+have; a row that does not depend on the seed (the baselines, ``zero-shot-llm`` at temperature
+0; its predictions are keyed by seed ``None``) is paired with every seed of the other row. A
+test case is its id (the n-th repeat of an id is a case of its own). The bootstrap itself is
+:mod:`~reason2decide.bench.significance`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reason2decide.bench.significance import (
+    BOOTSTRAP_SEED,
+    N_RESAMPLES,
+    Interval,
+    Statistic,
+    macro_f1_statistic,
+    mean_statistic,
+    paired_bootstrap,
+)
+from reason2decide.io import read_json, read_jsonl, write_json
+
+#: Metrics compared, in table order. macro-F1 is recomputed on each resample; every other one
+#: is a mean of per-example scores. (ECE is left out: it bins confidences, it is not a
+#: per-example score; training time and speed are not per-example either.)
+COMPARED = (
+    "accuracy",
+    "macro_f1",
+    "bleu",
+    "bertscore_precision",
+    "bertscore_recall",
+    "bertscore_f1",
+    "consistency",
+    "sufficiency",
+    "gold_robustness",
+    "rationale_words",
+    "empty_rationales",
+)
+_BERTSCORE = ("bertscore_precision", "bertscore_recall", "bertscore_f1")
+EXAMPLE_SCORES_FILE = "example_scores.json"
+
+CaseKey = tuple[str, int]
+
+
+@dataclass
+class RowPredictions:
+    """Where a results row's prediction records are: ``predictions[seed]`` is a
+    predictions.jsonl; the key ``None`` marks a row that does not depend on the seed."""
+
+    name: str
+    predictions: dict[int | None, Path]
+
+    @property
+    def seedless(self) -> bool:
+        return None in self.predictions
+
+
+@dataclass
+class Comparisons:
+    """The differences ``row - reference`` per row and metric (None: no common units)."""
+
+    reference: str
+    n_resamples: int
+    seed: int
+    confidence: float
+    intervals: dict[str, dict[str, Interval | None]] = field(default_factory=dict)
+
+    def excluding_zero(self) -> list[tuple[str, str, Interval]]:
+        """``(row, metric, interval)`` of every difference whose interval excludes zero."""
+        return [
+            (row, metric, interval)
+            for row, by_metric in self.intervals.items()
+            for metric, interval in by_metric.items()
+            if interval is not None and interval.excludes_zero
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "reference": self.reference,
+            "difference": "row - reference",
+            "method": "paired bootstrap over test cases pooled across seeds, percentile interval",
+            "n_resamples": self.n_resamples,
+            "seed": self.seed,
+            "confidence": self.confidence,
+            "rows": {
+                row: {m: (i.to_dict() if i is not None else None) for m, i in by_metric.items()}
+                for row, by_metric in self.intervals.items()
+            },
+        }
+
+
+# ---------------------------------------------------------------------- per-example scores
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _bertscores(
+    records: Sequence[Mapping[str, Any]],
+    predictions: Path,
+    *,
+    model: str | None,
+    layers: int | None,
+) -> dict[str, list[float | None]]:
+    """Each record's BERTScore P/R/F1 (None where its rationale is not scored), read from
+    ``example_scores.json`` beside ``predictions`` when that file was made from the same
+    predictions with the same encoder, else computed and saved there."""
+    from reason2decide.evaluation.bertscore import bertscore_per_example, resolve_encoder
+    from reason2decide.evaluation.report import scored_rationale
+
+    name, num_layers = resolve_encoder(model, layers)
+    key = {"predictions_sha256": _sha256(predictions), "encoder": name, "num_layers": num_layers}
+    cache = predictions.parent / EXAMPLE_SCORES_FILE
+    if cache.is_file():
+        try:
+            saved = read_json(cache)
+            if saved.get("key") == key:
+                return {k: saved[k] for k in _BERTSCORE}
+        except (OSError, ValueError, KeyError):
+            pass  # unreadable: computed again
+    scored = [i for i, r in enumerate(records) if scored_rationale(r)]
+    values: dict[str, list[float | None]] = {k: [None] * len(records) for k in _BERTSCORE}
+    if scored:
+        per_example = bertscore_per_example(
+            [records[i]["gold_rationale"] for i in scored],
+            [records[i]["rationale"] for i in scored],
+            model=name,
+            num_layers=num_layers,
+        )
+        for k in _BERTSCORE:
+            for i, v in zip(scored, per_example[k], strict=True):
+                values[k][i] = v
+    write_json(cache, {"key": key, **values})
+    return values
+
+
+def example_scores(
+    records: Sequence[Mapping[str, Any]],
+    bertscores: Mapping[str, Sequence[float | None]] | None = None,
+) -> dict[str, list[Any]]:
+    """Per record, the score whose mean over the records is each metric of :data:`COMPARED`
+    (None where the record does not count for that metric), plus ``label`` and
+    ``gold_label`` for macro-F1. ``bertscores`` are the records' BERTScore P/R/F1, if any."""
+    from reason2decide.evaluation.bleu import example_bleu
+    from reason2decide.evaluation.faithfulness import (
+        faithfulness_metrics,
+        rationale_length_stats,
+    )
+    from reason2decide.evaluation.report import scored_rationale
+
+    scores: dict[str, list[Any]] = {k: [] for k in (*COMPARED, "label", "gold_label")}
+    for i, r in enumerate(records):
+        label, gold = r.get("label"), r.get("gold_label")
+        scores["label"].append(label)
+        scores["gold_label"].append(gold)
+        scores["accuracy"].append(None if label is None else float(label == gold))
+        scores["macro_f1"].append(None)  # not a mean: computed from label and gold_label
+        scored = scored_rationale(r)
+        scores["bleu"].append(example_bleu(r["gold_rationale"], r["rationale"]) if scored else None)
+        for k in _BERTSCORE:
+            scores[k].append(bertscores[k][i] if bertscores is not None and scored else None)
+        faithful = faithfulness_metrics(
+            [gold or ""],
+            [label],
+            [r.get("label_from_rationale")],
+            [r.get("label_from_gold_rationale")],
+        )
+        for k, v in faithful.items():
+            scores[k].append(None if label is None else v)
+        lengths = rationale_length_stats([r.get("rationale")], [r.get("gold_rationale")])
+        words = lengths["generated_words"]
+        scores["rationale_words"].append(None if words is None else float(words["mean"]))
+        scores["empty_rationales"].append(lengths["empty_generated"])
+    return scores
+
+
+def _case_keys(records: Sequence[Mapping[str, Any]]) -> list[CaseKey]:
+    seen: dict[str, int] = {}
+    keys = []
+    for r in records:
+        case = str(r.get("id"))
+        keys.append((case, seen.get(case, 0)))
+        seen[case] = seen.get(case, 0) + 1
+    return keys
+
+
+# ---------------------------------------------------------------------- comparing rows
+class _Scores:
+    """Per-example scores of every (row, seed), loaded once."""
+
+    def __init__(self, with_bertscore: bool, model: str | None, layers: int | None) -> None:
+        self.with_bertscore, self.model, self.layers = with_bertscore, model, layers
+        self._cache: dict[Path, dict[CaseKey, dict[str, Any]]] = {}
+
+    def of(self, path: Path) -> dict[CaseKey, dict[str, Any]]:
+        if path not in self._cache:
+            records = read_jsonl(path)
+            bert = (
+                _bertscores(records, path, model=self.model, layers=self.layers)
+                if self.with_bertscore
+                else None
+            )
+            scores = example_scores(records, bert)
+            keys = _case_keys(records)
+            self._cache[path] = {
+                key: {name: values[i] for name, values in scores.items()}
+                for i, key in enumerate(keys)
+            }
+        return self._cache[path]
+
+
+def _pairs(
+    row: RowPredictions, reference: RowPredictions, scores: _Scores
+) -> list[tuple[CaseKey, dict[str, Any], dict[str, Any]]]:
+    """``(case, row's scores, reference's scores)`` for every paired unit."""
+    if row.seedless and reference.seedless:
+        seeds: list[tuple[int | None, int | None]] = [(None, None)]
+    elif row.seedless:
+        seeds = [(None, s) for s in reference.predictions]
+    elif reference.seedless:
+        seeds = [(s, None) for s in row.predictions]
+    else:
+        seeds = [(s, s) for s in row.predictions if s in reference.predictions]
+    pairs = []
+    for seed_a, seed_b in seeds:
+        a, b = scores.of(row.predictions[seed_a]), scores.of(reference.predictions[seed_b])
+        pairs += [(case, a[case], b[case]) for case in a if case in b]
+    return pairs
+
+
+def _statistic(metric: str, units: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> Statistic:
+    if metric == "macro_f1":
+        return macro_f1_statistic(
+            [u["gold_label"] for u in units], [u["label"] for u in units], labels
+        )
+    return mean_statistic([u[metric] for u in units])
+
+
+def compare_rows(
+    rows: Sequence[RowPredictions],
+    reference: str,
+    labels: Sequence[str],
+    *,
+    with_bertscore: bool = True,
+    bertscore_model: str | None = None,
+    bertscore_layers: int | None = None,
+    n_resamples: int = N_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+    confidence: float = 0.95,
+) -> Comparisons:
+    """Every row but ``reference`` against it: for each metric of :data:`COMPARED` that both
+    have on common units, the difference ``row - reference`` over the pooled units and its
+    paired bootstrap interval (macro-F1 over ``labels``)."""
+    by_name = {r.name: r for r in rows}
+    ref = by_name[reference]
+    scores = _Scores(with_bertscore, bertscore_model, bertscore_layers)
+    result = Comparisons(reference, n_resamples, seed, confidence)
+    for row in rows:
+        if row.name == reference:
+            continue
+        pairs = _pairs(row, ref, scores)
+        intervals: dict[str, Interval | None] = {}
+        for metric in COMPARED:
+            key = "label" if metric == "macro_f1" else metric
+            kept = [p for p in pairs if p[1][key] is not None and p[2][key] is not None]
+            if not kept:
+                intervals[metric] = None
+                continue
+            a, b = (_statistic(metric, [p[side] for p in kept], labels) for side in (1, 2))
+            intervals[metric] = paired_bootstrap(
+                a,
+                b,
+                [p[0] for p in kept],
+                n_resamples=n_resamples,
+                seed=seed,
+                confidence=confidence,
+            )
+        result.intervals[row.name] = intervals
+    return result
