@@ -69,3 +69,11 @@ def test_runner_reads_the_data_warnings_module_without_an_import_fallback():
 
     assert runner.training_data_warnings is stats.training_data_warnings
     assert not hasattr(runner, "_data_warnings")
+
+
+def test_input_truncation_is_an_option_with_named_choices(tmp_path):
+    base = {"train": tmp_path / "t.jsonl", "output": tmp_path / "o"}
+    assert build_config(base).input_truncation == "end"
+    assert build_config({**base, "input_truncation": "middle"}).input_truncation == "middle"
+    with pytest.raises(R2DError, match="input_truncation"):
+        build_config({**base, "input_truncation": "start"})

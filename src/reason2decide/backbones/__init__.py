@@ -31,16 +31,20 @@ def load_backbone(
     max_input_length: int = 1024,
     max_target_length: int = 256,
     kind: str | None = None,
+    input_truncation: str | None = None,
 ) -> Backbone:
     """Load a backbone by built-in name, hub name, local folder or ``.gguf`` file.
 
     ``kind`` ("seq2seq" or "causal") overrides the family read from the model's config.
-    Saved reason2decide models reload with no network.
+    ``input_truncation`` ("end" or "middle") overrides the one a saved model was trained with
+    (default "end"). Saved reason2decide models reload with no network.
     """
     if name_or_path in BUILTIN:
-        return BUILTIN[name_or_path](
+        backbone = BUILTIN[name_or_path](
             max_input_length=max_input_length, max_target_length=max_target_length
         )
+        backbone.input_truncation = input_truncation or "end"
+        return backbone
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
     path = Path(name_or_path)
@@ -82,4 +86,5 @@ def load_backbone(
         max_target_length=max_target_length,
         fresh_parameters=tuple(saved.get("fresh_parameters", ())),
         fresh_lr_scale=float(saved.get("fresh_lr_scale", 1.0)),
+        input_truncation=input_truncation or saved.get("input_truncation", "end"),
     )

@@ -21,6 +21,10 @@ from torch import nn
 from reason2decide.io import write_json
 
 BACKBONE_FILE = "backbone.json"
+#: Which tokens of an over-long prompt are kept: "end" cuts its end (the usual), "middle" keeps
+#: its first quarter and its last three quarters (the task prefix and question at the start,
+#: and e.g. an abstract's results at the end).
+INPUT_TRUNCATIONS = ("end", "middle")
 
 
 class Backbone(ABC):
@@ -39,6 +43,7 @@ class Backbone(ABC):
         max_target_length: int = 256,
         fresh_parameters: tuple[str, ...] = (),
         fresh_lr_scale: float = 1.0,
+        input_truncation: str = "end",
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -54,6 +59,27 @@ class Backbone(ABC):
         self.position_limit = limit
         self.max_input_length = min(max_input_length, limit) if limit else max_input_length
         self.max_target_length = min(max_target_length, limit) if limit else max_target_length
+        self.input_truncation = input_truncation
+
+    @property
+    def input_truncation(self) -> str:
+        """Which part of an over-long prompt is kept: see :data:`INPUT_TRUNCATIONS`."""
+        return self._input_truncation
+
+    @input_truncation.setter
+    def input_truncation(self, value: str) -> None:
+        if value not in INPUT_TRUNCATIONS:
+            raise ValueError(f"input truncation must be one of {INPUT_TRUNCATIONS}, not {value!r}")
+        self._input_truncation = value
+
+    def cut_prompt(self, ids: list[int], limit: int) -> list[int]:
+        """``ids`` cut to ``limit`` tokens the way :attr:`input_truncation` says."""
+        if len(ids) <= limit:
+            return ids
+        if self.input_truncation == "end":
+            return ids[:limit]
+        head = limit // 4
+        return [*ids[:head], *ids[len(ids) - (limit - head) :]]
 
     # ------------------------------------------------------------------ tensors
     @abstractmethod
@@ -189,6 +215,7 @@ class Backbone(ABC):
                 "max_target_length": self.max_target_length,
                 "fresh_parameters": list(fresh),
                 "fresh_lr_scale": self.fresh_lr_scale if fresh else 1.0,
+                "input_truncation": self.input_truncation,
             },
         )
 

@@ -42,7 +42,7 @@ class CausalBackbone(Backbone):
         """Token ids of each prompt, truncated to the input budget, separator appended."""
         limit = max(1, self.max_input_length - len(self._sep_ids))
         rows = self.tokenizer(list(prompts), add_special_tokens=True)["input_ids"]
-        return [[*ids[:limit], *self._sep_ids] for ids in rows]
+        return [[*self.cut_prompt(ids, limit), *self._sep_ids] for ids in rows]
 
     def target_ids(self, targets: Sequence[str]) -> list[list[int]]:
         """Token ids of each target, truncated to the target budget, end-of-sequence appended."""

@@ -45,6 +45,11 @@ class Seq2SeqBackbone(Backbone):
         return int(start)
 
     def _encode_prompts(self, prompts: Sequence[str]) -> dict[str, torch.Tensor]:
+        if self.input_truncation != "end":
+            rows = self.tokenizer(list(prompts), add_special_tokens=True, verbose=False)
+            cut = [self.cut_prompt(ids, self.max_input_length) for ids in rows["input_ids"]]
+            enc = self.tokenizer.pad({"input_ids": cut}, padding=True, return_tensors="pt")
+            return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
         enc = self.tokenizer(
             list(prompts),
             truncation=True,

@@ -62,6 +62,11 @@ def train(
     seed: int | None = typer.Option(None, help="[42]"),
     max_input_length: int | None = typer.Option(None, help="Prompt tokens. [1024]"),
     max_target_length: int | None = typer.Option(None, help="Label/rationale tokens. [256]"),
+    input_truncation: str | None = typer.Option(
+        None,
+        help="Over-long prompts: 'end' (cut the end; default) or 'middle' (keep the first "
+        "quarter and the last three quarters: the question and the end of a long context).",
+    ),
     label_decoding: str | None = typer.Option(
         None,
         help="'score' (closed label set) or 'generate' (free greedy text). [score; generate "
@@ -195,6 +200,7 @@ def train(
         "seed": seed,
         "max_input_length": max_input_length,
         "max_target_length": max_target_length,
+        "input_truncation": input_truncation,
         "label_decoding": label_decoding,
         "force_label_scoring": force_label_scoring,
         "labels": labels,

@@ -57,6 +57,10 @@ class TrainConfig(BaseModel):
     seed: int = 42
     max_input_length: int = Field(1024, ge=8)
     max_target_length: int = Field(256, ge=4)
+    input_truncation: Literal["end", "middle"] = Field(
+        "end",
+        description="over-long prompts: cut the end, or keep the first quarter and the end",
+    )
     label_decoding: Literal["score", "generate"] = Field(
         "score",
         description="not given: generate when the prepared dataset.json beside --train marks "

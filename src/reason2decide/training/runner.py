@@ -752,6 +752,7 @@ def run_training(
             init,
             max_input_length=config.max_input_length,
             max_target_length=config.max_target_length,
+            input_truncation=config.input_truncation,
         )
         lora = None
         if config.lora_r:
