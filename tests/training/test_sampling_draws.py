@@ -16,6 +16,7 @@ from reason2decide.cli import app
 from tiny_models import save_tiny_t5, write_toy_dataset
 
 BATCH, ACCUMULATION, STEPS = 4, 2, 4
+DRAW_GENERATOR = r2d_module.draw_generator
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +30,9 @@ def recorded_draws(toy, output: Path, seed: int, monkeypatch) -> dict[int, list[
     """Train Stage 2 with accumulation; per optimizer step, the uniforms each micro-batch drew."""
     data, model = toy
     draws: dict[int, list[list[float]]] = defaultdict(list)
-    original = r2d_module.draw_generator
 
     def recording(seed_, step, *rest):
-        generator = original(seed_, step, *rest)
+        generator = DRAW_GENERATOR(seed_, step, *rest)
         copy = torch.Generator()
         copy.set_state(generator.get_state())
         draws[step].append(torch.rand(BATCH, generator=copy).tolist())
