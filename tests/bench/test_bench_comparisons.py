@@ -4,6 +4,7 @@ expected place, and per-example BERTScore is cached beside the predictions."""
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -160,9 +161,9 @@ def test_per_example_bertscore_is_cached_beside_the_predictions(tmp_path, monkey
     def fail(*args, **kwargs):
         raise AssertionError("BERTScore computed again")
 
-    monkeypatch.setattr(
-        "reason2decide.evaluation.bertscore.bertscore_per_example", fail, raising=True
-    )
+    # the module itself: the package's ``bertscore`` attribute is the function of that name
+    module = importlib.import_module("reason2decide.evaluation.bertscore")
+    monkeypatch.setattr(module, "bertscore_per_example", fail)
     assert comparisons_module.compare_rows([row, other], "a", LABELS, n_resamples=50)
     records[0]["rationale"] = "changed"
     write(path, records)
