@@ -173,6 +173,11 @@ def test_resume_refuses_a_yaml_that_contradicts_the_run(tmp_path):
     other.write_text(f"train: {tmp_path / 't.jsonl'}\nlr: 0.1\nmax-steps: 6\n")
     with pytest.raises(R2DError, match=r"lr=5e-05 \(in other.yaml 0.1\)"):
         resume_config(tmp_path / "run", {}, config_file=other)
+    # the method's W under its old name is compared under the new one
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text("warmup-fraction: 0.5\n")
+    with pytest.warns(FutureWarning), pytest.raises(R2DError, match="alpha_warmup_fraction"):
+        resume_config(tmp_path / "run", {}, config_file=renamed)
 
 
 # ------------------------------------------------------------------ item 7: Stage-1 overlap

@@ -110,7 +110,7 @@ def resume_config(
     saved = upgrade_options(read_json(output / RUN_FILE)["config"], output / RUN_FILE)
     clashes = []
     if config_file is not None:
-        values = load_yaml(config_file)
+        values = upgrade_options(load_yaml(config_file), config_file)
         unknown = sorted(set(values) - set(config_fields()))
         if unknown:
             raise R2DError(f"unknown option(s) {', '.join(unknown)}", path=config_file)
