@@ -121,7 +121,11 @@ class TrainConfig(BaseModel):
     def _check(self) -> TrainConfig:
         if self.stage == "2" and not self.init:
             raise ValueError("--stage 2 needs --init DIR (a Stage-1 model or any backbone)")
-        if self.r2dc_confidence == "set-probability" and self.label_decoding != "score":
+        if (
+            self.method == "r2dc"
+            and self.r2dc_confidence == "set-probability"
+            and self.label_decoding != "score"
+        ):
             raise ValueError(
                 "--r2dc-confidence set-probability needs --label-decoding score (generated "
                 "labels have no probability over the label set); use token-geomean"
