@@ -74,6 +74,10 @@ def test_two_variants_give_two_rows_and_record_their_rationale_sources(toy, tmp_
         name: json.loads((runs / f"r2d@{name}/seed0/run.json").read_text())["rationale_sources"]
         for name in ("llm-human", "llm-llm")
     }
+    for name in sources:  # the toy's test file is its val file, whose questions train repeats
+        overlap = sources[name]["stage1"].pop("overlap")
+        assert overlap["test"] == overlap["validation"] and overlap["test"]["rows"] > 0
+        assert overlap["dropped"] == 0
     assert sources["llm-human"] == {
         "stage2": {"file": train, "column": "rationale"},
         "stage1": {"file": train, "column": "llm_rationale"},

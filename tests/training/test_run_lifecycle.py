@@ -282,3 +282,13 @@ def test_a_copied_model_folder_keeps_its_method(toy, tmp_path, method, prompt):
     out = predictor.predict(["does a child with rash need a doctor"])
     assert out[0].label in ("no", "yes")
     assert (out[0].rationale is None) == (prompt is None)
+
+
+@pytest.mark.parametrize("module", ["reason2decide.methods", "reason2decide.inference"])
+def test_each_layer_imports_first_in_a_fresh_interpreter(module):
+    # the Predictor reads the model-info file of the training package: no import cycle
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True)
+    assert result.returncode == 0, result.stderr.decode()[-2000:]

@@ -17,7 +17,6 @@ from reason2decide.hardware import autocast, no_grad_context, resolve_precision
 from reason2decide.inference.label_decoding import predict_labels
 from reason2decide.io import read_json
 from reason2decide.prompts import conditioned_explain_prompt, explain_prompt
-from reason2decide.training.model_info import read_model_info
 
 #: How a model writes its rationale: after ``given label: ŷ, explain: x`` (Reason2Decide),
 #: after ``explain: x`` (distilling step-by-step), or not at all (label-only SFT).
@@ -88,6 +87,10 @@ class Predictor:
         from the model folder's own ``reason2decide.json`` and ``labels.json``; models saved
         before those existed fall back on the output folder's ``run.json`` and ``labels.json``.
         """
+        # Imported here: the methods import label decoding from this package, and the training
+        # package imports the methods, so a module-level import would be circular.
+        from reason2decide.training.model_info import read_model_info
+
         root = Path(path)
         if not root.exists():
             raise R2DError("no such model or output folder", path=root)
