@@ -8,10 +8,11 @@ as an argument, so that a trainer can pass its (possibly distributed-wrapped) mo
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -276,3 +277,18 @@ def read_backbone_file(directory: str | Path) -> dict[str, Any] | None:
         return None
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence transformers' load reports (expected missing cross-attention weights etc.)."""
+    from transformers.utils import logging as hf_logging
+
+    previous = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(previous)
+        hf_logging.enable_progress_bar()

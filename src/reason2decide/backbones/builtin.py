@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from transformers import AutoTokenizer, EncoderDecoderModel
-from transformers.utils import logging as hf_logging
 
-from reason2decide.backbones.base import Backbone
+from reason2decide.backbones.base import Backbone, quiet_transformers
 from reason2decide.backbones.causal import CausalBackbone
 from reason2decide.backbones.seq2seq import Seq2SeqBackbone
 from reason2decide.errors import R2DError
-
-
-@contextlib.contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """Silence transformers' load reports (expected missing cross-attention weights etc.)."""
-    previous = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(previous)
-        hf_logging.enable_progress_bar()
 
 
 def minilm_path() -> str:

@@ -67,7 +67,7 @@ def dequantised(gguf: str | Path, *, folder: Path | None = None) -> Path:
         ) from exc
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from reason2decide.backbones.builtin import quiet_transformers
+    from reason2decide.backbones.base import quiet_transformers
     from reason2decide.io import write_json
 
     _say(f"dequantising {gguf.name} once into {target} (about a minute)...")
