@@ -47,6 +47,7 @@ from reason2decide.bench.zero_shot import (
 )
 from reason2decide.data.example import Example
 from reason2decide.errors import R2DError
+from reason2decide.generation import GREEDY, GenerationSettings
 from reason2decide.io import read_json
 from reason2decide.methods import METHODS
 from reason2decide.training.config import TrainConfig, build_config, load_yaml
@@ -92,7 +93,8 @@ class BenchSpec:
     ``variants`` (``--variant`` texts, :class:`~reason2decide.bench.variants.Variant` objects
     or ``{name: {option: value}}``) run every trained method once per variant, its options
     winning over the shared ones. ``llm`` says which server answers for the ``zero-shot-llm``
-    method (required when that method is listed).
+    method (required when that method is listed). ``generation`` says how the trained runs
+    decode their test rationales; a change re-evaluates them without retraining.
     """
 
     data: Path
@@ -110,6 +112,7 @@ class BenchSpec:
     command: str | None = None
     variants: Sequence[Variant | str] | Mapping[str, Mapping[str, Any]] = ()
     llm: ZeroShotSpec | None = None
+    generation: GenerationSettings = field(default_factory=GenerationSettings)
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
@@ -279,9 +282,15 @@ def _read_json(path: Path) -> Any:
         ) from None
 
 
-def run_state(path: Path, settings: Mapping[str, Any]) -> str:
-    """``complete`` (trained and evaluated with ``settings``), ``evaluate`` (trained, not or
-    differently evaluated), ``resume`` (a run.json that is not complete) or ``new``."""
+def run_state(
+    path: Path, settings: Mapping[str, Any], generation: GenerationSettings | None = None
+) -> str:
+    """``complete`` (trained and evaluated with ``settings`` and rationale decoding
+    ``generation``, default :class:`GenerationSettings`), ``evaluate`` (trained, not or
+    differently evaluated), ``resume`` (a run.json that is not complete) or ``new``.
+
+    An evaluation that recorded no decoding settings was made before they existed, with plain
+    greedy decoding."""
     from reason2decide.training.runner import MODEL_DIR, RUN_FILE
 
     if not (path / RUN_FILE).is_file():
@@ -292,8 +301,11 @@ def run_state(path: Path, settings: Mapping[str, Any]) -> str:
     metrics_path = path / EVAL_DIR / METRICS_FILE
     if not metrics_path.is_file():
         return "evaluate"
-    saved = (_read_json(metrics_path).get("bench_eval") or {}).get("settings")
-    return "complete" if saved == dict(settings) else "evaluate"
+    metrics = _read_json(metrics_path)
+    saved = (metrics.get("bench_eval") or {}).get("settings")
+    decoded = metrics.get("generation") or GREEDY.to_dict()
+    wanted = (generation or GenerationSettings()).to_dict()
+    return "complete" if saved == dict(settings) and decoded == wanted else "evaluate"
 
 
 #: Config keys not compared with an existing run's: the folder itself (a bench folder may be
@@ -431,7 +443,7 @@ def plan_bench(spec: BenchSpec, *, say: Say = print) -> list[PlannedRun]:
                 config = build_config(flags, spec.config_file)
                 if variant is not None:
                     config = variant.apply(config)
-                state = run_state(path, settings)
+                state = run_state(path, settings, spec.generation)
                 if state != "new":
                     clashes = config_clashes(_read_json(path / RUN_FILE), config, data_sha256)
                     if clashes:
@@ -537,7 +549,10 @@ def evaluate_run(
 
     started = time.perf_counter()
     predictor = Predictor.from_output(
-        run.path, batch_size=spec.eval_batch_size, precision=run.config.precision
+        run.path,
+        batch_size=spec.eval_batch_size,
+        precision=run.config.precision,
+        generation=spec.generation,
     )
     if predictor.labels:
         check_labels(examples, LabelSet(predictor.labels), test)

@@ -9,6 +9,8 @@ from pathlib import Path
 import typer
 
 from reason2decide.cli.app import app, console, console_err, user_errors
+from reason2decide.cli.generation import generation_options
+from reason2decide.generation import GenerationSettings
 
 BENCH_HELP = """Train and evaluate every method × seed with the same budget; one table, its plots.
 
@@ -56,6 +58,7 @@ def _given_command(ctx: typer.Context) -> str:
 
 @app.command(help=BENCH_HELP)
 @user_errors
+@generation_options
 def bench(
     ctx: typer.Context,
     data: Path = typer.Option(
@@ -148,6 +151,8 @@ def bench(
         None, help="Encoder for BERTScore: local folder or hub name. [offline MiniLM]"
     ),
     bertscore_layers: int | None = typer.Option(None, help="Encoder layer for BERTScore."),
+    *,
+    generation: GenerationSettings,  # from the flags generation_options adds
 ) -> None:
     """Run the benchmark grid and print its results table."""
     from reason2decide.bench.report import results_table
@@ -183,6 +188,7 @@ def bench(
         bertscore_layers=bertscore_layers,
         command=_given_command(ctx),
         variants=parse_variants(variant or []),
+        generation=generation,
         llm=ZeroShotSpec(
             base_url=llm_base_url,
             model=llm_model,
