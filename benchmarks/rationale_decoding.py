@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,34 @@ def run_setting(
     }
 
 
+def time_settings(
+    names: list[str], model: Path, test: Path, batch_size: int, n: int, rounds: int
+) -> dict[str, Any]:
+    """Seconds per case of ``Predictor.predict`` (label + rationale) on the first ``n`` cases,
+    the settings interleaved round by round so that a load change hits all of them alike."""
+    predictor = Predictor.from_output(model, batch_size=batch_size)
+    questions = [e.question for e in read_examples(test)[:n]]
+    times: dict[str, list[float]] = {name: [] for name in names}
+    predictor.predict(questions[:batch_size])  # warm-up
+    for _ in range(rounds):
+        for name in names:
+            predictor.generation = GRID[name]
+            started = time.perf_counter()
+            predictor.predict(questions)
+            times[name].append((time.perf_counter() - started) / len(questions))
+    base = statistics.median(times[names[0]])
+    return {
+        name: {
+            "median_s_per_case": statistics.median(t),
+            "min_s_per_case": min(t),
+            "x_first": statistics.median(t) / base,
+            "n": len(questions),
+            "rounds": rounds,
+        }
+        for name, t in times.items()
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", type=Path, help="r2d train output folder")
@@ -123,6 +152,15 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--limit", type=int, default=None, help="first N test cases only")
     parser.add_argument("--out", type=Path, required=True, help="JSON to merge results into")
+    parser.add_argument(
+        "--timing",
+        type=int,
+        default=None,
+        metavar="N",
+        help="only time prediction of the first N cases (settings interleaved; the first is "
+        "the reference of the ratios)",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="--timing rounds")
     args = parser.parse_args()
     names = [n.strip() for n in args.settings.split(",") if n.strip()]
     unknown = [n for n in names if n not in GRID]
@@ -132,6 +170,16 @@ def main() -> None:
     report["environment"] = environment(torch.device("cpu"))
     report["model"] = str(args.model)
     report["test"] = str(args.test)
+    if args.timing:
+        timing = time_settings(
+            names, args.model, args.test, args.batch_size, args.timing, args.rounds
+        )
+        report["timing"] = timing
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
+        keys = ("median_s_per_case", "min_s_per_case", "x_first")
+        rows = [[name, *(t[k] for k in keys)] for name, t in timing.items()]
+        print_table("prediction time", ["setting", "median s/case", "min s/case", "x first"], rows)
+        return
     for name in names:
         row = run_setting(name, GRID[name], args.model, args.test, args.batch_size, args.limit)
         report["results"][name] = row

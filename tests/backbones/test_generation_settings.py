@@ -98,8 +98,9 @@ def _bigrams(text: str) -> list[tuple[str, str]]:
 
 @torch.no_grad()
 def test_no_repeat_ngram_size_two_repeats_no_bigram(backbone, monkeypatch):
-    # a random model may end at once: keep it talking, so that there is something to repeat
-    never = [backbone.tokenizer.eos_token_id, backbone.tokenizer.pad_token_id]
+    # a random model may end at once: keep it talking, so that there is something to repeat,
+    # in tokens the decoded text shows (special tokens are dropped from it)
+    never = [backbone.tokenizer.convert_tokens_to_ids(t) for t in ("</s>", "<pad>", "<unk>")]
     monkeypatch.setattr(backbone.model.generation_config, "suppress_tokens", never)
     greedy = backbone.generate(backbone.model, PROMPTS, max_new_tokens=30, settings=GREEDY)
     # a random tiny model loops when decoded greedily: the setting has something to stop
