@@ -86,9 +86,13 @@ def test_help_explains_the_budget():
     assert "--stage1-max-steps" in text and "two-stage methods" in text
 
 
-def fake_run(planned, *, status: str, model: bool = False, settings=None, train_sha=None):
-    """Write what a run leaves behind (no training): run.json, model/, eval/metrics.json."""
+def fake_run(
+    planned, *, status: str, model: bool = False, settings=None, train_sha=None, generation=None
+):
+    """Write what a run leaves behind (no training): run.json, model/, eval/metrics.json
+    (decoded with ``generation``, default the default settings; False: recorded none)."""
     from reason2decide.data.fingerprint import fingerprint
+    from reason2decide.generation import GenerationSettings
 
     path = planned.path
     path.mkdir(parents=True, exist_ok=True)
@@ -100,7 +104,10 @@ def fake_run(planned, *, status: str, model: bool = False, settings=None, train_
         (path / "model").mkdir(exist_ok=True)
     if settings is not None:
         (path / "eval").mkdir(exist_ok=True)
-        (path / "eval/metrics.json").write_text(json.dumps({"bench_eval": {"settings": settings}}))
+        metrics = {"bench_eval": {"settings": settings}}
+        if generation is not False:
+            metrics["generation"] = (generation or GenerationSettings()).to_dict()
+        (path / "eval/metrics.json").write_text(json.dumps(metrics))
 
 
 def test_plan_states_and_clashes(data, tmp_path):
@@ -128,6 +135,26 @@ def test_plan_states_and_clashes(data, tmp_path):
     fake_run(plan_bench(spec, say=lambda _: None)[0], status="running", train_sha="0" * 64)
     with pytest.raises(R2DError, match="train file's content changed"):
         plan_bench(spec, say=lambda _: None)
+
+
+def test_other_rationale_decoding_reevaluates_without_retraining(data, tmp_path):
+    from reason2decide.bench import BenchSpec, plan_bench
+    from reason2decide.bench.runner import eval_settings
+    from reason2decide.generation import GREEDY, GenerationSettings
+
+    spec = BenchSpec(data=data, output=tmp_path / "b", methods=["sft"], seeds=[0, 1, 2])
+    plan = plan_bench(spec, say=lambda _: None)
+    settings = eval_settings(spec, data / "test.jsonl")
+    fake_run(plan[0], status="complete", model=True, settings=settings)
+    fake_run(plan[1], status="complete", model=True, settings=settings, generation=GREEDY)
+    # evaluated before the settings were recorded: that was plain greedy decoding
+    fake_run(plan[2], status="complete", model=True, settings=settings, generation=False)
+    assert GenerationSettings() != GREEDY  # the measured defaults are not plain greedy
+    states = [r.state for r in plan_bench(spec, say=lambda _: None)]
+    assert states == ["complete", "evaluate", "evaluate"]
+    spec.generation = GREEDY
+    states = [r.state for r in plan_bench(spec, say=lambda _: None)]
+    assert states == ["evaluate", "complete", "complete"]
 
 
 def test_methods_that_need_rationales_fail_before_any_training(data, tmp_path):

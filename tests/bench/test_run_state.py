@@ -9,6 +9,7 @@ import pytest
 
 from reason2decide.bench.runner import run_state
 from reason2decide.errors import R2DError
+from reason2decide.generation import GenerationSettings
 
 SETTINGS = {"test_sha256": "abc", "with_bertscore": False}
 
@@ -20,7 +21,11 @@ def _run(tmp_path, *, status="complete", model=True, settings=SETTINGS):
         (tmp_path / "model").mkdir()
     if settings is not None:
         (tmp_path / "eval").mkdir()
-        metrics = {"accuracy": 0.5, "bench_eval": {"settings": settings}}
+        metrics = {
+            "accuracy": 0.5,
+            "bench_eval": {"settings": settings},
+            "generation": GenerationSettings().to_dict(),
+        }
         (tmp_path / "eval" / "metrics.json").write_text(json.dumps(metrics))
     return tmp_path
 

@@ -10,14 +10,17 @@ from reason2decide.backbones.builtin import BUILTIN, quiet_transformers
 from reason2decide.backbones.causal import CausalBackbone
 from reason2decide.backbones.seq2seq import Seq2SeqBackbone, unwrap
 from reason2decide.errors import R2DError
+from reason2decide.generation import GREEDY, GenerationSettings
 
 DEFAULT_BACKBONE = "minilm-bert2bert"
 
 __all__ = [
     "BUILTIN",
     "DEFAULT_BACKBONE",
+    "GREEDY",
     "Backbone",
     "CausalBackbone",
+    "GenerationSettings",
     "Seq2SeqBackbone",
     "load_backbone",
     "quiet_transformers",

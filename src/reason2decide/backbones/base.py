@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from reason2decide.generation import GREEDY, GenerationSettings
 from reason2decide.io import write_json
 
 BACKBONE_FILE = "backbone.json"
@@ -189,9 +190,16 @@ class Backbone(ABC):
 
     @abstractmethod
     def generate(
-        self, model: nn.Module, prompts: Sequence[str], *, max_new_tokens: int | None = None
+        self,
+        model: nn.Module,
+        prompts: Sequence[str],
+        *,
+        max_new_tokens: int | None = None,
+        settings: GenerationSettings | None = None,
     ) -> list[str]:
-        """Greedy decoding of one continuation per prompt."""
+        """One deterministic continuation per prompt, decoded with ``settings`` (plain greedy
+        when None). ``max_new_tokens`` wins over ``settings.max_new_tokens``; without either,
+        up to :attr:`max_target_length` tokens."""
 
     # ------------------------------------------------------------------ persistence
     def save(
@@ -219,6 +227,15 @@ class Backbone(ABC):
                 "input_truncation": self.input_truncation,
             },
         )
+
+    def generate_kwargs(
+        self, max_new_tokens: int | None, settings: GenerationSettings | None
+    ) -> dict[str, Any]:
+        """The decoding keyword arguments of :meth:`generate` for ``transformers``."""
+        kwargs = (settings or GREEDY).generate_kwargs(self.max_target_length)
+        if max_new_tokens is not None:
+            kwargs["max_new_tokens"] = max_new_tokens
+        return kwargs
 
     def is_fresh(self, parameter_name: str) -> bool:
         """Whether ``parameter_name`` names a parameter that was not pretrained."""

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
+from transformers import (
+    LogitsProcessor,
+    LogitsProcessorList,
+    NoRepeatNGramLogitsProcessor,
+    RepetitionPenaltyLogitsProcessor,
+)
 
 from reason2decide.backbones.base import (
     Backbone,
@@ -17,6 +24,7 @@ from reason2decide.backbones.base import (
 from reason2decide.backbones.candidates import build_tree, mask_for, takes_custom_masks, tree_scores
 from reason2decide.backbones.seq2seq import unwrap
 from reason2decide.distributed import generation_in_step
+from reason2decide.generation import GenerationSettings
 
 #: Text between the prompt and the target; the model learns to answer after it.
 SEPARATOR = "\n"
@@ -260,18 +268,24 @@ class CausalBackbone(Backbone):
         )
 
     def generate(
-        self, model: nn.Module, prompts: Sequence[str], *, max_new_tokens: int | None = None
+        self,
+        model: nn.Module,
+        prompts: Sequence[str],
+        *,
+        max_new_tokens: int | None = None,
+        settings: GenerationSettings | None = None,
     ) -> list[str]:
         bare = unwrap(model)
         device = next(bare.parameters()).device
         batch = self._left_pad(self.prompt_ids(prompts))
         batch.pop("position_ids")
         batch = {k: v.to(device) for k, v in batch.items()}
+        kwargs = self.generate_kwargs(max_new_tokens, settings)
+        processors = rationale_only(kwargs, prompt_length=batch["input_ids"].shape[1])
         out = bare.generate(
             **batch,
-            max_new_tokens=max_new_tokens or self.max_target_length,
-            do_sample=False,
-            num_beams=1,
+            **kwargs,
+            logits_processor=processors,
             pad_token_id=self.tokenizer.pad_token_id,
             eos_token_id=self.tokenizer.eos_token_id,
             synced_gpus=generation_in_step(),
@@ -280,3 +294,31 @@ class CausalBackbone(Backbone):
         return [
             t.strip() for t in self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
         ]
+
+
+class _NewTokensOnly(LogitsProcessor):
+    """A logits processor that sees the generated tokens only, not the prompt before them."""
+
+    def __init__(self, inner: LogitsProcessor, prompt_length: int) -> None:
+        self.inner = inner
+        self.prompt_length = prompt_length
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        return self.inner(input_ids[:, self.prompt_length :], scores)
+
+
+def rationale_only(kwargs: dict[str, Any], prompt_length: int) -> LogitsProcessorList:
+    """Take the repetition controls out of ``generate`` ``kwargs`` (in place) and return them as
+    processors over the generated tokens only. ``transformers`` counts a decoder-only model's
+    prompt as output, so ``no_repeat_ngram_size`` would forbid a rationale to quote the case;
+    the settings mean *within the rationale*, as they do for encoder-decoder models."""
+    processors = LogitsProcessorList()
+    penalty = kwargs.pop("repetition_penalty", 1.0)
+    size = kwargs.pop("no_repeat_ngram_size", 0)
+    # Explicitly off, whatever the model's own generation config says.
+    kwargs.update(repetition_penalty=1.0, no_repeat_ngram_size=0)
+    if penalty != 1.0:
+        processors.append(_NewTokensOnly(RepetitionPenaltyLogitsProcessor(penalty), prompt_length))
+    if size:
+        processors.append(_NewTokensOnly(NoRepeatNGramLogitsProcessor(size), prompt_length))
+    return processors

@@ -22,6 +22,7 @@ from reason2decide.backbones.candidates import (
     tree_scores,
 )
 from reason2decide.distributed import generation_in_step
+from reason2decide.generation import GenerationSettings
 
 
 def unwrap(model: nn.Module) -> nn.Module:
@@ -271,16 +272,19 @@ class Seq2SeqBackbone(Backbone):
         )
 
     def generate(
-        self, model: nn.Module, prompts: Sequence[str], *, max_new_tokens: int | None = None
+        self,
+        model: nn.Module,
+        prompts: Sequence[str],
+        *,
+        max_new_tokens: int | None = None,
+        settings: GenerationSettings | None = None,
     ) -> list[str]:
         bare = unwrap(model)
         device = next(bare.parameters()).device
         enc = {k: v.to(device) for k, v in self._encode_prompts(prompts).items()}
         out = bare.generate(
             **enc,
-            max_new_tokens=max_new_tokens or self.max_target_length,
-            do_sample=False,
-            num_beams=1,
+            **self.generate_kwargs(max_new_tokens, settings),
             synced_gpus=generation_in_step(),
         )
         return [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]

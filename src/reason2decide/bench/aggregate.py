@@ -31,6 +31,7 @@ METRICS: dict[str, str] = {
     "gold_robustness": "gold robustness",
     "rationale_words": "rationale words",
     "empty_rationales": "empty rationales",
+    "repetition_rate": "repetition rate",
     "examples_per_second": "inference ex/s",
     "train_wall_s": "train time (s)",
     "train_steps": "train steps",
@@ -45,7 +46,9 @@ DIGITS: dict[str, int] = {
 }
 
 #: Metrics where a lower value is better (for plot annotations and readers).
-LOWER_IS_BETTER = frozenset({"ece", "empty_rationales", "train_wall_s", "train_steps"})
+LOWER_IS_BETTER = frozenset(
+    {"ece", "empty_rationales", "repetition_rate", "train_wall_s", "train_steps"}
+)
 
 
 def _number(value: Any) -> float | None:
@@ -84,6 +87,7 @@ def flatten_metrics(
     generated = lengths.get("generated_words") or {}
     flat["rationale_words"] = _number(generated.get("mean"))
     flat["empty_rationales"] = _number(lengths.get("empty_generated"))
+    flat["repetition_rate"] = _number(metrics.get("repetition_rate"))
     flat["examples_per_second"] = _number(
         (metrics.get("inference") or {}).get("examples_per_second")
     )

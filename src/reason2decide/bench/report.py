@@ -181,6 +181,7 @@ def bench_info(
             "with_bertscore": spec.with_bertscore,
             "bertscore_model": spec.bertscore_model,
             "bertscore_layers": spec.bertscore_layers,
+            "generation": spec.generation.to_dict(),
         },
         "config": shared,
         "environment": environment_info(),
@@ -189,6 +190,14 @@ def bench_info(
             "runs_total": _runs_wall_time(runs),
         },
     }
+
+
+def _generation_md(settings: Mapping[str, Any] | None) -> list[str]:
+    """The results.md line on how the test rationales were decoded (none for old results)."""
+    if not settings:
+        return []
+    text = ", ".join(f"{k} {'default' if v is None else v}" for k, v in settings.items())
+    return [f"- rationale decoding (test set): {text}"]
 
 
 def _variant_info(variant: Variant, plan: Sequence[PlannedRun]) -> dict[str, Any]:
@@ -275,6 +284,7 @@ def results_markdown(
             if "r2dc" in info["methods"]
             else []
         ),
+        *_generation_md(info["evaluation"].get("generation")),
         f"- hardware: {hardware}; {env.get('platform')}; torch {env.get('torch')}, "
         f"transformers {env.get('transformers')}, reason2decide {env.get('reason2decide')}",
         f"- wall time: {walls['this_invocation']:.0f} s for this invocation; "

@@ -53,6 +53,7 @@ from reason2decide.bench.zero_shot import (
 from reason2decide.data.example import Example
 from reason2decide.data.leakage import DEFAULT_PLACEHOLDER
 from reason2decide.errors import R2DError
+from reason2decide.generation import GREEDY, GenerationSettings
 from reason2decide.io import read_json
 from reason2decide.methods import METHODS
 from reason2decide.training.config import TrainConfig, build_config, load_yaml, upgrade_options
@@ -99,7 +100,8 @@ class BenchSpec:
     ``variants`` (``--variant`` texts, :class:`~reason2decide.bench.variants.Variant` objects
     or ``{name: {option: value}}``) run every trained method once per variant, its options
     winning over the shared ones. ``llm`` says which server answers for the ``zero-shot-llm``
-    method (required when that method is listed).
+    method (required when that method is listed). ``generation`` says how the trained runs
+    decode their test rationales; a change re-evaluates them without retraining.
 
     ``baselines`` adds the reference baselines' rows. ``compare_to`` names the reference row of
     the paired bootstrap intervals (a method, a row ``"method [variant]"`` or a baseline;
@@ -124,6 +126,7 @@ class BenchSpec:
     baselines: bool = True
     compare_to: str | None = None
     bootstrap_resamples: int = N_RESAMPLES
+    generation: GenerationSettings = field(default_factory=GenerationSettings)
 
     def __post_init__(self) -> None:
         self.data = Path(self.data)
@@ -295,12 +298,17 @@ def _read_json(path: Path) -> Any:
         ) from None
 
 
-def run_state(path: Path, settings: Mapping[str, Any]) -> str:
-    """``complete`` (trained and evaluated with ``settings``), ``evaluate`` (trained, not or
+def run_state(
+    path: Path, settings: Mapping[str, Any], generation: GenerationSettings | None = None
+) -> str:
+    """``complete`` (trained and evaluated with ``settings`` and rationale decoding
+    ``generation``, default :class:`GenerationSettings`), ``evaluate`` (trained, not or
     differently evaluated), ``resume`` (a run.json that is not complete) or ``new``.
 
-    A complete evaluation needs no model: a run folder copied without its weights (e.g. from a
-    GPU machine) still counts as complete, and as an error if it would need re-evaluating."""
+    An evaluation that recorded no decoding settings was made before they existed, with plain
+    greedy decoding. A complete evaluation needs no model: a run folder copied without its
+    weights (e.g. from a GPU machine) still counts as complete, and as an error if it would
+    need re-evaluating."""
     from reason2decide.training.runner import MODEL_DIR, RUN_FILE
 
     if not (path / RUN_FILE).is_file():
@@ -310,10 +318,13 @@ def run_state(path: Path, settings: Mapping[str, Any]) -> str:
         return "resume"
     metrics_path = path / EVAL_DIR / METRICS_FILE
     evaluated = metrics_path.is_file()
-    saved = None
+    saved = decoded = None
     if evaluated:
-        saved = (_read_json(metrics_path).get("bench_eval") or {}).get("settings")
-    if saved == dict(settings):
+        metrics = _read_json(metrics_path)
+        saved = (metrics.get("bench_eval") or {}).get("settings")
+        decoded = metrics.get("generation") or GREEDY.to_dict()
+    wanted = (generation or GenerationSettings()).to_dict()
+    if evaluated and saved == dict(settings) and decoded == wanted:
         return "complete"
     if not (path / MODEL_DIR).is_dir():
         if evaluated:
@@ -321,7 +332,8 @@ def run_state(path: Path, settings: Mapping[str, Any]) -> str:
                 "this run was evaluated with other settings and has no model to evaluate again",
                 path=path,
                 hint="run the bench with the settings it was evaluated with "
-                f"({json.dumps(saved)}), or delete the folder to train it again",
+                f"({json.dumps(saved)}, decoding {json.dumps(decoded)}), or delete the folder "
+                "to train it again",
             )
         return "resume"
     return "evaluate"
@@ -464,7 +476,7 @@ def plan_bench(spec: BenchSpec, *, say: Say = print) -> list[PlannedRun]:
                 config = build_config(flags, spec.config_file)
                 if variant is not None:
                     config = variant.apply(config)
-                state = run_state(path, settings)
+                state = run_state(path, settings, spec.generation)
                 if state != "new":
                     clashes = config_clashes(_read_json(path / RUN_FILE), config, data_sha256)
                     if clashes:
@@ -608,7 +620,10 @@ def evaluate_run(
 
     started = time.perf_counter()
     predictor = Predictor.from_output(
-        run.path, batch_size=spec.eval_batch_size, precision=run.config.precision
+        run.path,
+        batch_size=spec.eval_batch_size,
+        precision=run.config.precision,
+        generation=spec.generation,
     )
     if predictor.labels:
         check_labels(examples, LabelSet(predictor.labels), test)

@@ -9,6 +9,8 @@ from pathlib import Path
 import typer
 
 from reason2decide.cli.app import app, console, console_err, user_errors
+from reason2decide.cli.generation import generation_options
+from reason2decide.generation import GenerationSettings
 
 BENCH_HELP = """Train and evaluate every method × seed with the same budget; one table, its plots.
 
@@ -61,6 +63,7 @@ def _given_command(ctx: typer.Context) -> str:
 
 @app.command(help=BENCH_HELP)
 @user_errors
+@generation_options
 def bench(
     ctx: typer.Context,
     data: Path = typer.Option(
@@ -171,6 +174,8 @@ def bench(
         min=0,
         help="Bootstrap resamples of the test cases for the intervals; 0: no intervals.",
     ),
+    *,
+    generation: GenerationSettings,  # from the flags generation_options adds
 ) -> None:
     """Run the benchmark grid and print its results table."""
     from reason2decide.bench.report import results_table
@@ -209,6 +214,7 @@ def bench(
         baselines=not no_baselines,
         compare_to=compare_to,
         bootstrap_resamples=bootstrap_resamples,
+        generation=generation,
         llm=ZeroShotSpec(
             base_url=llm_base_url,
             model=llm_model,

@@ -9,6 +9,8 @@ from pathlib import Path
 import typer
 
 from reason2decide.cli.app import app, console, user_errors
+from reason2decide.cli.generation import generation_options
+from reason2decide.generation import GenerationSettings
 
 
 def _columns(question_col: str, label_col: str, rationale_col: str, id_col: str):  # type: ignore[no-untyped-def]
@@ -33,6 +35,7 @@ PRECISION = typer.Option(
 
 @app.command()
 @user_errors
+@generation_options
 def predict(
     model_dir: Path = typer.Argument(..., help="Output folder of r2d train (or a model folder)."),
     input_file: Path | None = typer.Option(None, "--input", "-i", help="Cases to predict."),
@@ -45,8 +48,13 @@ def predict(
     precision: str = PRECISION,
     question_col: str = QUESTION_COL,
     id_col: str = ID_COL,
+    *,
+    generation: GenerationSettings,  # from the flags generation_options adds
 ) -> None:
-    """Predict a label, its probabilities and a rationale conditioned on it, for each case."""
+    """Predict a label, its probabilities and a rationale conditioned on it, for each case.
+
+    Each row with a rationale records the decoding settings that wrote it (``generation``).
+    """
     from reason2decide.data.readers import read_examples
     from reason2decide.errors import R2DError
     from reason2decide.inference import Predictor
@@ -70,13 +78,18 @@ def predict(
         batch_size=batch_size,
         device=device,
         precision=precision,
+        generation=generation,
     )
     started = time.perf_counter()
     predictions = predictor.predict(
         questions, with_rationale=not no_rationale, progress=len(questions) > batch_size
     )
     seconds = time.perf_counter() - started
-    rows = [{"id": i, **p.to_dict()} for i, p in zip(ids, predictions, strict=True)]
+    settings = generation.to_dict()
+    rows = [
+        {"id": i, **p.to_dict(), **({"generation": settings} if p.rationale is not None else {})}
+        for i, p in zip(ids, predictions, strict=True)
+    ]
     if output is not None:
         write_jsonl(output, rows)
         console.print(
@@ -90,6 +103,7 @@ def predict(
 
 @app.command()
 @user_errors
+@generation_options
 def evaluate(
     model_dir: Path = typer.Argument(..., help="Output folder of r2d train (or a model folder)."),
     test: Path = typer.Option(..., "--test", help="Labelled cases: .jsonl, .csv or .parquet."),
@@ -133,15 +147,18 @@ def evaluate(
     label_col: str = LABEL_COL,
     rationale_col: str = RATIONALE_COL,
     id_col: str = ID_COL,
+    *,
+    generation: GenerationSettings,  # from the flags generation_options adds
 ) -> None:
     """Predict the test cases and write metrics.json, predictions.jsonl and a table.
 
     Metrics: accuracy, macro-F1, per-class P/R/F1, confusion matrix, ECE, BLEU, BERTScore,
-    rationale lengths, and Reason2Decide-C's consistency (label from the generated rationale
-    alone = prediction), sufficiency (= gold) and gold robustness (label from the gold
-    rationale = gold), each read with the rationale's own label masked, and the share of
-    generated rationales that contain the predicted label; with --judge-*, LLM-as-a-judge
-    scores.
+    rationale lengths, repetition rate (share of repeated word 3-grams within a rationale), and
+    Reason2Decide-C's consistency (label from the generated rationale alone = prediction),
+    sufficiency (= gold) and gold robustness (label from the gold rationale = gold), each read
+    with the rationale's own label masked, and the share of generated rationales that contain
+    the predicted label; with --judge-*, LLM-as-a-judge scores. metrics.json records the
+    rationale decoding settings.
     """
     from reason2decide.backbones.truncation import describe_counts, describe_limits
     from reason2decide.data.fingerprint import fingerprint
@@ -166,6 +183,7 @@ def evaluate(
         batch_size=batch_size,
         device=device,
         precision=precision,
+        generation=generation,
     )
     if predictor.labels:
         from reason2decide.data.labels import LabelSet

@@ -83,6 +83,8 @@ def evaluate_model(
     metrics["truncation"] = evaluation_truncation(predictor, records, explains=explains)
     metrics["label_decoding"] = predictor.label_decoding
     metrics["rationale_prompt"] = predictor.rationale_prompt
+    # Recorded whatever the model: a label-only model's evaluation says what it would have used.
+    metrics["generation"] = predictor.generation.to_dict()
     metrics["inference"] = {
         "seconds": round(seconds, 3),
         "examples_per_second": round(len(records) / max(seconds, 1e-9), 3),

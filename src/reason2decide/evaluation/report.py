@@ -12,6 +12,7 @@ from reason2decide.errors import R2DError
 from reason2decide.evaluation.bertscore import bertscore, resolve_encoder
 from reason2decide.evaluation.bleu import rationale_bleu
 from reason2decide.evaluation.label_metrics import expected_calibration_error, label_metrics
+from reason2decide.evaluation.repetition import repetition_stats
 from reason2decide.io import write_json
 
 ABSENT = "—"
@@ -37,8 +38,10 @@ def evaluate_records(
     ``label_metrics``; ``ece`` over the records with probabilities (``n_probabilities`` of them);
     and BLEU and BERTScore P/R/F1 over the ``n_rationales`` records that have both a gold
     rationale (non-blank) and a generated one (``None`` means none was generated; a blank one is
-    scored, and scores 0). Metrics that cannot be computed (no rationales, no probabilities,
-    BERTScore switched off) are ``None``, never 0.
+    scored, and scores 0). ``repetition_rate`` is the mean share of repeated word 3-grams
+    within each generated rationale (``repetition`` has the details and the gold's rate).
+    Metrics that cannot be computed (no rationales, no probabilities, BERTScore switched off)
+    are ``None``, never 0.
     """
     rows = list(records)
     if not rows:
@@ -92,11 +95,18 @@ def rationale_metrics(
 ) -> dict[str, Any]:
     """The rationale half of :func:`evaluate_records`: ``n_rationales``, BLEU, BERTScore P/R/F1
     and ``bertscore_encoder`` over the records whose rationale is scored
-    (:func:`scored_rationale`); records need no labels. Absent metrics are ``None``."""
-    paired = [row for row in records if scored_rationale(row)]
+    (:func:`scored_rationale`), and the repetition rate of every generated rationale; records
+    need no labels. Absent metrics are ``None``."""
+    rows = list(records)
+    paired = [row for row in rows if scored_rationale(row)]
     metrics: dict[str, Any] = {"n_rationales": len(paired)}
     metrics.update(dict.fromkeys(_RATIONALE_KEYS))
     metrics["bertscore_encoder"] = None
+    repetition = repetition_stats(
+        [row.get("rationale") for row in rows], [row.get("gold_rationale") for row in rows]
+    )
+    metrics["repetition_rate"] = repetition["generated"]
+    metrics["repetition"] = repetition
     if paired:
         references = [row["gold_rationale"] for row in paired]
         hypotheses = [row["rationale"] for row in paired]
@@ -158,6 +168,8 @@ def metrics_table(metrics: Mapping[str, Any], title: str | None = "Metrics") -> 
     lengths = (metrics.get("rationale_length") or {}).get("generated_words")
     if lengths:
         overall("rationale words (mean)", round(lengths["mean"], 1))
+    if metrics.get("repetition_rate") is not None:
+        overall("repeated 3-grams (mean share)", metrics["repetition_rate"])
     per_class = metrics.get("per_class") or {}
     if per_class:
         table.add_section()

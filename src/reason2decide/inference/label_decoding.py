@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from reason2decide.backbones import Backbone
+from reason2decide.backbones import GREEDY, Backbone
 from reason2decide.prompts import predict_prompt
 
 #: Label decoding modes. ``score`` ranks every label of the closed set by its log-likelihood
@@ -59,7 +59,9 @@ def predict_labels(
         return LabelPredictions([labels[i] for i in probs.argmax(-1).tolist()], probs, scores)
     if decoding == "generate":
         budget = max_new_tokens or label_token_budget(backbone, labels)
-        return LabelPredictions(backbone.generate(model, prompts, max_new_tokens=budget))
+        # Always plain greedy: label sampling during training must not pay for beams.
+        labels_out = backbone.generate(model, prompts, max_new_tokens=budget, settings=GREEDY)
+        return LabelPredictions(labels_out)
     raise ValueError(f"unknown label decoding '{decoding}' (choose from {DECODING_MODES})")
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from reason2decide.backbones import Backbone, load_backbone
+from reason2decide.backbones import Backbone, GenerationSettings, load_backbone
 from reason2decide.errors import R2DError
 from reason2decide.hardware import autocast, no_grad_context, resolve_precision
 from reason2decide.inference.label_decoding import predict_labels
@@ -49,7 +49,7 @@ class Predictor:
         *,
         label_decoding: str = "score",
         batch_size: int = 16,
-        max_new_tokens: int | None = None,
+        generation: GenerationSettings | None = None,
         precision: str = "auto",
         rationale_prompt: str | None = "conditioned",
     ) -> None:
@@ -64,7 +64,8 @@ class Predictor:
         self.labels = list(labels) if labels else []
         self.label_decoding = label_decoding
         self.batch_size = batch_size
-        self.max_new_tokens = max_new_tokens
+        #: How rationales are decoded (labels are scored, or generated greedily).
+        self.generation = generation if generation is not None else GenerationSettings()
         self.precision = resolve_precision(precision, backbone.device)
         self.rationale_prompt = rationale_prompt
         self.backbone.model.eval()
@@ -77,7 +78,7 @@ class Predictor:
         label_decoding: str | None = None,
         batch_size: int = 16,
         device: str | None = None,
-        max_new_tokens: int | None = None,
+        generation: GenerationSettings | None = None,
         precision: str = "auto",
     ) -> Predictor:
         """Load from a training output folder (``model/``, ``labels.json``, ``run.json``) or a
@@ -131,7 +132,7 @@ class Predictor:
             labels,
             label_decoding=decoding,
             batch_size=batch_size,
-            max_new_tokens=max_new_tokens,
+            generation=generation,
             precision=precision,
             rationale_prompt=rationale_prompt,
         )
@@ -182,9 +183,7 @@ class Predictor:
                 ]
             else:
                 prompts = [explain_prompt(q) for q in questions]
-            rationales = list(
-                self.backbone.generate(model, prompts, max_new_tokens=self.max_new_tokens)
-            )
+            rationales = list(self.backbone.generate(model, prompts, settings=self.generation))
         predictions = []
         for row, label in enumerate(out.labels):
             probs = None
