@@ -8,6 +8,7 @@ import pytest
 
 from reason2decide.data.example import Example
 from reason2decide.evaluation.pipeline import evaluate_model
+from reason2decide.generation import GenerationSettings
 from reason2decide.inference.predictor import Prediction
 
 
@@ -22,6 +23,7 @@ class CopyingPredictor:
     rationale_prompt = "conditioned"
     batch_size = 4
     precision = "fp32"
+    generation = GenerationSettings()
     backbone = SimpleNamespace(
         device="cpu",
         max_input_length=6,
