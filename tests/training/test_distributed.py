@@ -28,6 +28,9 @@ ACCELERATE = (
 )  # fmt: skip
 
 
+NATIVE_ABORT = "terminate called without an active exception"
+
+
 def torchrun(
     *args: str, cwd: Path, timeout: int = 240, launcher: tuple[str, ...] = TORCHRUN
 ) -> subprocess.CompletedProcess:
@@ -44,6 +47,13 @@ def torchrun(
     result = subprocess.run(
         command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
+    if result.returncode != 0 and NATIVE_ABORT in result.stderr:
+        # Known flake (issue 15): now and then a worker aborts in native code ("terminate
+        # called without an active exception", exit -6) with no Python error. Launched once
+        # more; any other failure, or a second abort, fails the test.
+        result = subprocess.run(
+            command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+        )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
