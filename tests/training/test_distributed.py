@@ -47,7 +47,7 @@ def torchrun(
     result = subprocess.run(
         command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
     )
-    if result.returncode != 0 and NATIVE_ABORT in result.stderr:
+    if result.returncode != 0 and NATIVE_ABORT in result.stdout + result.stderr:
         # Known flake (issue 15): now and then a worker aborts in native code ("terminate
         # called without an active exception", exit -6) with no Python error. Launched once
         # more; any other failure, or a second abort, fails the test.
