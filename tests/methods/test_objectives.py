@@ -206,10 +206,10 @@ def test_r2dc_confidence_is_the_token_geomean_of_the_predicted_label(setup, labe
     set_probability = out.probabilities.max(-1).values.tolist()
 
     objective = R2DCObjective(backbone, labels, max_steps=100)
-    assert objective.config.confidence == "token-geomean"
     logs = objective.compute_loss(backbone.model, examples, 0).logs
     assert logs["confidence"] == pytest.approx(sum(expected) / len(expected), rel=1e-4)
     assert logs["confidence"] != pytest.approx(sum(set_probability) / len(examples), rel=1e-3)
+    assert objective.config.confidence == "token-geomean"
 
     chosen = R2DCConfig(confidence="set-probability")
     objective = R2DCObjective(backbone, labels, max_steps=100, config=chosen)
