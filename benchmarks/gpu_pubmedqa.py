@@ -88,13 +88,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     while waiting or running:
         while waiting and len(running) < args.parallel:
             method, seed = waiting.pop(0)
-            log = open(logs / f"{method}-seed{seed}.log", "w", encoding="utf-8")  # noqa: SIM115
-            process = subprocess.Popen(
-                bench_command(args, method, seed, extra),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            with open(logs / f"{method}-seed{seed}.log", "w", encoding="utf-8") as log:
+                # the child keeps its own copy of the file descriptor
+                process = subprocess.Popen(
+                    bench_command(args, method, seed, extra),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             running[(method, seed)] = (process, elapsed())
             print(f"[{elapsed():6.0f} s] start {method} seed {seed}", flush=True)
         for key, (process, since) in list(running.items()):

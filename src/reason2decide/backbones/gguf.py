@@ -79,8 +79,8 @@ def dequantised(gguf: str | Path, *, folder: Path | None = None) -> Path:
             tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
             model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
         # Forget that the weights came from a quantized file: they are plain fp32 tensors now.
-        model.config.quantization_config = None
-        del model.config.quantization_config
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
         model.hf_quantizer = None
         model.is_quantized = False
         model.save_pretrained(work)
