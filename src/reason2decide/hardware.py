@@ -13,13 +13,14 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 def cpu_has_fast_bf16() -> bool:
-    """True when the CPU multiplies bf16 matrices in hardware (AMX tiles and AVX-512 BF16).
+    """True when the CPU multiplies bf16 matrices in hardware (AVX-512 BF16, with or without AMX).
 
-    On such CPUs bf16 autocast trains several times faster than fp32 (measured ~8x on the
-    project's reference 2-core Xeon); elsewhere bf16 would be emulated and slow.
+    On such CPUs bf16 autocast trains faster than fp32: measured ~8x on a 2-core Xeon with AMX
+    tiles, and 1.5-1.8x on a 2-core AMD EPYC with AVX-512 BF16 but no AMX (a smollm2-135m step
+    of 8 x 256 tokens: 14.7 s fp32, 8.4 s bf16). Elsewhere bf16 would be emulated and slow.
     """
     try:
-        return bool(torch.cpu._is_amx_tile_supported() and torch.cpu._is_avx512_bf16_supported())
+        return bool(torch.cpu._is_avx512_bf16_supported())
     except (AttributeError, RuntimeError):  # private helpers: absent in some torch builds
         return False
 
