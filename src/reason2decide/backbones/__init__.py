@@ -35,18 +35,21 @@ def load_backbone(
     max_target_length: int = 256,
     kind: str | None = None,
     input_truncation: str | None = None,
+    prompt_format: str | None = None,
 ) -> Backbone:
     """Load a backbone by built-in name, hub name, local folder or ``.gguf`` file.
 
     ``kind`` ("seq2seq" or "causal") overrides the family read from the model's config.
     ``input_truncation`` ("end" or "middle") overrides the one a saved model was trained with
-    (default "end"). Saved reason2decide models reload with no network.
+    (default "end"); ``prompt_format`` ("plain" or "chat") the same. Saved reason2decide models
+    reload with no network.
     """
     if name_or_path in BUILTIN:
         backbone = BUILTIN[name_or_path](
             max_input_length=max_input_length, max_target_length=max_target_length
         )
         backbone.input_truncation = input_truncation or "end"
+        backbone.prompt_format = prompt_format or "plain"
         return backbone
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -90,4 +93,5 @@ def load_backbone(
         fresh_parameters=tuple(saved.get("fresh_parameters", ())),
         fresh_lr_scale=float(saved.get("fresh_lr_scale", 1.0)),
         input_truncation=input_truncation or saved.get("input_truncation", "end"),
+        prompt_format=prompt_format or saved.get("prompt_format", "plain"),
     )

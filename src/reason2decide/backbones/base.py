@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from reason2decide.errors import R2DError
 from reason2decide.generation import GREEDY, GenerationSettings
 from reason2decide.io import write_json
 
@@ -27,6 +28,8 @@ BACKBONE_FILE = "backbone.json"
 #: its first quarter and its last three quarters (the task prefix and question at the start,
 #: and e.g. an abstract's results at the end).
 INPUT_TRUNCATIONS = ("end", "middle")
+#: How a prompt is framed: as plain text, or as a user turn of the tokenizer's chat template.
+PROMPT_FORMATS = ("plain", "chat")
 
 
 class Backbone(ABC):
@@ -46,6 +49,7 @@ class Backbone(ABC):
         fresh_parameters: tuple[str, ...] = (),
         fresh_lr_scale: float = 1.0,
         input_truncation: str = "end",
+        prompt_format: str = "plain",
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -62,6 +66,30 @@ class Backbone(ABC):
         self.max_input_length = min(max_input_length, limit) if limit else max_input_length
         self.max_target_length = min(max_target_length, limit) if limit else max_target_length
         self.input_truncation = input_truncation
+        self.prompt_format = prompt_format
+
+    @property
+    def prompt_format(self) -> str:
+        """How prompts are framed: see :data:`PROMPT_FORMATS`; only decoder-only backbones
+        whose tokenizer has a chat template take "chat"."""
+        return self._prompt_format
+
+    @prompt_format.setter
+    def prompt_format(self, value: str) -> None:
+        if value not in PROMPT_FORMATS:
+            raise ValueError(f"prompt format must be one of {PROMPT_FORMATS}, not {value!r}")
+        if value != "plain":
+            self.check_prompt_format(value)
+        self._prompt_format = value
+
+    def check_prompt_format(self, value: str) -> None:
+        """Raise ``R2DError`` when this backbone cannot frame prompts as ``value``."""
+        raise R2DError(
+            f"prompt format '{value}' needs a decoder-only model with a chat template; "
+            f"{self.name} is {self.kind}",
+            field="prompt_format",
+            hint="use --prompt-format plain",
+        )
 
     @property
     def input_truncation(self) -> str:
@@ -225,6 +253,7 @@ class Backbone(ABC):
                 "fresh_parameters": list(fresh),
                 "fresh_lr_scale": self.fresh_lr_scale if fresh else 1.0,
                 "input_truncation": self.input_truncation,
+                "prompt_format": self.prompt_format,
             },
         )
 

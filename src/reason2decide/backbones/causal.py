@@ -24,14 +24,22 @@ from reason2decide.backbones.base import (
 from reason2decide.backbones.candidates import build_tree, mask_for, takes_custom_masks, tree_scores
 from reason2decide.backbones.seq2seq import unwrap
 from reason2decide.distributed import generation_in_step
+from reason2decide.errors import R2DError
 from reason2decide.generation import GenerationSettings
 
 #: Text between the prompt and the target; the model learns to answer after it.
 SEPARATOR = "\n"
+#: Stands for the prompt's text while the chat template is rendered once, to find its frame.
+_CONTENT_MARK = "\u2063R2D-PROMPT\u2063"
 
 
 class CausalBackbone(Backbone):
-    """Sequences are ``prompt + SEPARATOR + target + eos``, left-padded, with explicit positions."""
+    """Sequences are ``prompt + SEPARATOR + target + eos``, left-padded, with explicit positions.
+
+    With ``prompt_format="chat"`` the prompt is the user turn of the tokenizer's chat template
+    and the target the assistant's answer: ``frame_start + prompt + frame_end + target + eos``
+    (the template's default system text included, if it has one).
+    """
 
     kind = "causal"
 
@@ -42,15 +50,45 @@ class CausalBackbone(Backbone):
         if self.tokenizer.eos_token_id is None:
             raise ValueError(f"tokenizer of {self.name} has no end-of-sequence token")
         self._sep_ids: list[int] = self.tokenizer(SEPARATOR, add_special_tokens=False)["input_ids"]
+        self._chat_frame: tuple[list[int], list[int]] | None = None
         params = inspect.signature(unwrap(model).forward).parameters
         self._keeps_logits = "logits_to_keep" in params
 
     # ------------------------------------------------------------------ tokens
+    def check_prompt_format(self, value: str) -> None:
+        if not getattr(self.tokenizer, "chat_template", None):
+            raise R2DError(
+                f"prompt format '{value}' needs a tokenizer with a chat template; "
+                f"{self.name}'s has none",
+                field="prompt_format",
+                hint="use --prompt-format plain",
+            )
+
+    def frame(self) -> tuple[list[int], list[int]]:
+        """Token ids that come before and after every prompt's own tokens."""
+        if self.prompt_format == "plain":
+            return [], self._sep_ids
+        if self._chat_frame is None:
+            text = self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": _CONTENT_MARK}],
+                tokenize=False,
+                add_generation_prompt=True,
+            )
+            before, _, after = text.partition(_CONTENT_MARK)
+            encode = self.tokenizer
+            self._chat_frame = (
+                encode(before, add_special_tokens=False)["input_ids"],
+                encode(after, add_special_tokens=False)["input_ids"],
+            )
+        return self._chat_frame
+
     def prompt_ids(self, prompts: Sequence[str]) -> list[list[int]]:
-        """Token ids of each prompt, truncated to the input budget, separator appended."""
-        limit = max(1, self.max_input_length - len(self._sep_ids))
-        rows = self.tokenizer(list(prompts), add_special_tokens=True)["input_ids"]
-        return [[*self.cut_prompt(ids, limit), *self._sep_ids] for ids in rows]
+        """Token ids of each prompt, truncated to the input budget, framed (see the class)."""
+        before, after = self.frame()
+        limit = max(1, self.max_input_length - len(before) - len(after))
+        plain = self.prompt_format == "plain"
+        rows = self.tokenizer(list(prompts), add_special_tokens=plain)["input_ids"]
+        return [[*before, *self.cut_prompt(ids, limit), *after] for ids in rows]
 
     def target_ids(self, targets: Sequence[str]) -> list[list[int]]:
         """Token ids of each target, truncated to the target budget, end-of-sequence appended."""
@@ -59,7 +97,11 @@ class CausalBackbone(Backbone):
         return [[*ids[: self.max_target_length - 1], eos] for ids in rows]
 
     def prompt_lengths(self, prompts: Sequence[str]) -> list[int]:
-        return [n + len(self._sep_ids) for n in super().prompt_lengths(prompts)]
+        before, after = self.frame()
+        if self.prompt_format == "plain":
+            return [n + len(after) for n in super().prompt_lengths(prompts)]
+        rows = self.tokenizer(list(prompts), add_special_tokens=False, verbose=False)["input_ids"]
+        return [len(before) + len(ids) + len(after) for ids in rows]
 
     def target_lengths(self, targets: Sequence[str]) -> list[int]:
         rows = self.tokenizer(list(targets), add_special_tokens=False, verbose=False)["input_ids"]
@@ -225,21 +267,25 @@ class CausalBackbone(Backbone):
         bare = unwrap(model)
         embeddings = bare.get_input_embeddings()
         device = embeddings.weight.device
-        lead, core, _ = self.split_special_tokens(prefix)
+        before, after = self.frame()
+        if self.prompt_format == "plain":
+            lead, core, _ = self.split_special_tokens(prefix)
+        else:
+            lead, core = before, self.tokenizer(prefix, add_special_tokens=False)["input_ids"]
         batch = soft_tokens.size(0)
         t_rows = self.target_ids(targets)
         width = max(len(t) for t in t_rows)
         pad = self.tokenizer.pad_token_id
-        # [prefix][soft rationale][separator][target, right-padded]; padding inside the soft
-        # part is masked out and skipped by the position ids.
-        tail_ids = torch.full((batch, len(self._sep_ids) + width), pad, dtype=torch.long)
+        # [frame start + prefix][soft rationale][frame end][target, right-padded]; padding
+        # inside the soft part is masked out and skipped by the position ids.
+        tail_ids = torch.full((batch, len(after) + width), pad, dtype=torch.long)
         tail_mask = torch.zeros_like(tail_ids)
         labels = torch.full_like(tail_ids, -100)
         for i, target in enumerate(t_rows):
-            row = [*self._sep_ids, *target]
+            row = [*after, *target]
             tail_ids[i, : len(row)] = torch.tensor(row)
             tail_mask[i, : len(row)] = 1
-            labels[i, len(self._sep_ids) : len(row)] = torch.tensor(target)
+            labels[i, len(after) : len(row)] = torch.tensor(target)
         with torch.no_grad():
             head = embeddings(torch.tensor([lead + core], dtype=torch.long, device=device)).expand(
                 batch, -1, -1

@@ -67,6 +67,12 @@ def train(
         help="Over-long prompts: 'end' (cut the end; default) or 'middle' (keep the first "
         "quarter and the last three quarters: the question and the end of a long context).",
     ),
+    prompt_format: str | None = typer.Option(
+        None,
+        help="Decoder-only models: 'plain' (prompt, newline, answer; default) or 'chat' (the "
+        "prompt as the user turn of the tokenizer's chat template, the answer as the "
+        "assistant's; for instruction-tuned models such as smollm2-135m).",
+    ),
     label_decoding: str | None = typer.Option(
         None,
         help="'score' (closed label set) or 'generate' (free greedy text). [score; generate "
@@ -201,6 +207,7 @@ def train(
         "max_input_length": max_input_length,
         "max_target_length": max_target_length,
         "input_truncation": input_truncation,
+        "prompt_format": prompt_format,
         "label_decoding": label_decoding,
         "force_label_scoring": force_label_scoring,
         "labels": labels,

@@ -61,6 +61,11 @@ class TrainConfig(BaseModel):
         "end",
         description="over-long prompts: cut the end, or keep the first quarter and the end",
     )
+    prompt_format: Literal["plain", "chat"] = Field(
+        "plain",
+        description="decoder-only models: plain text prompts, or the user turn of the "
+        "tokenizer's chat template",
+    )
     label_decoding: Literal["score", "generate"] = Field(
         "score",
         description="not given: generate when the prepared dataset.json beside --train marks "

@@ -753,6 +753,7 @@ def run_training(
             max_input_length=config.max_input_length,
             max_target_length=config.max_target_length,
             input_truncation=config.input_truncation,
+            prompt_format=config.prompt_format,
         )
         lora = None
         if config.lora_r:
