@@ -54,21 +54,23 @@ class MicroBatcher:
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._stopping = False
 
     # lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
         """Start the scheduler on the running event loop."""
         self._wakeup = asyncio.Event()
+        self._stopping = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="r2d-model")
         self._task = asyncio.get_running_loop().create_task(self._run(), name="r2d-batcher")
 
     async def stop(self) -> None:
         """Finish the queued cases, then stop the scheduler and the model thread."""
-        if self._task is None:
+        if self._task is None or self._wakeup is None:
             return
-        while self.pending:
-            await asyncio.sleep(0.005)
-        self._task.cancel()
+        self._stopping = True
+        self._wakeup.set()
+        # the scheduler returns once both queues are empty and no pass runs
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
@@ -108,6 +110,8 @@ class MicroBatcher:
         while True:
             self._drop_cancelled()
             if not self._labels and not self._rationales:
+                if self._stopping:
+                    return
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
