@@ -21,8 +21,8 @@ def serve(served: ServedModel, settings: ServeSettings, *, log_level: str = "inf
         host=settings.host,
         port=settings.port,
         log_level=log_level,
-        # Requests in flight at SIGTERM may take as long as their own timeout.
-        timeout_graceful_shutdown=int(settings.request_timeout_s) + 5,
+        # Requests in flight at SIGTERM may take as long as their own timeouts allow.
+        timeout_graceful_shutdown=int(max(settings.request_timeout_s, settings.bulk_timeout_s)) + 5,
         server_header=False,
     )
     uvicorn.Server(config).run()
