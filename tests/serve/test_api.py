@@ -151,3 +151,20 @@ def test_audit_log_hashes_text_and_server_log_has_none(served, tmp_path, caplog)
     with client_for(served, audit_log=str(kept), audit_log_text=True) as c:
         c.post("/v1/predict", json={"text": secret})
     assert json.loads(kept.read_text())["inputs"] == [secret]
+
+
+def test_info_reads_test_metrics_from_the_model_card(tmp_path, served):
+    from reason2decide.serve.model import describe
+    from reason2decide.training.model_card import add_evaluation
+    from serve_support import make_run_folder
+
+    run = make_run_folder(tmp_path)
+    (run / "eval" / "metrics.json").unlink()  # evaluated elsewhere: only the card knows
+    manifest = json.loads((run / "run.json").read_text())
+    assert describe(run, served.predictor)[1]["evaluation"] is None
+    add_evaluation(run, {"accuracy": 0.5, "n": 4}, {"path": "/t/test.jsonl", "rows": 4})
+    assert manifest["method"] == "r2d"
+    info = describe(run, served.predictor)[1]
+    assert info["evaluation"]["metrics"] == {"accuracy": 0.5, "n": 4}
+    assert info["evaluation"]["test_set"]["rows"] == 4
+    assert "| accuracy | 0.5 |" in info["model_card"]

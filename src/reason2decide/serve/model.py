@@ -12,6 +12,7 @@ from typing import Any
 from reason2decide.errors import R2DError
 from reason2decide.generation import GenerationSettings
 from reason2decide.inference import Predictor
+from reason2decide.training.model_card import CARD_FILE, read_card_facts
 
 #: Metrics of an evaluation that /v1/info and the page show (when present).
 SHOWN_METRICS = (
@@ -59,9 +60,10 @@ def run_id(root: Path, model_dir: Path) -> str:
     return f"{root.resolve().name}-{digest.hexdigest()[:12]}"
 
 
-def find_evaluation(root: Path) -> dict[str, Any] | None:
-    """The newest ``metrics.json`` of an ``r2d evaluate`` kept in the run folder (``OUT`` itself
-    or one level below), reduced to what the page shows; None when there is none."""
+def find_evaluation(root: Path, model_dir: Path) -> dict[str, Any] | None:
+    """The test metrics of the model: from the newest ``metrics.json`` of an ``r2d evaluate``
+    kept in the run folder (``OUT`` itself or one level below), else from the model card that
+    ``r2d evaluate`` completes; None when neither has any."""
     candidates = [root / "metrics.json", *sorted(root.glob("*/metrics.json"))]
     found = [p for p in candidates if p.is_file()]
     found.sort(key=lambda p: p.stat().st_mtime, reverse=True)
@@ -74,6 +76,15 @@ def find_evaluation(root: Path) -> dict[str, Any] | None:
             "file": str(path.relative_to(root)),
             "test_set": {k: test[k] for k in ("path", "sha256", "rows") if k in test},
             "metrics": {k: metrics[k] for k in SHOWN_METRICS if k in metrics},
+        }
+    facts = read_card_facts(model_dir) or {}
+    evaluation = facts.get("evaluation")
+    if isinstance(evaluation, dict) and evaluation.get("metrics"):
+        n = evaluation.get("n_evaluated")
+        return {
+            "file": f"{model_dir.name}/{CARD_FILE}",
+            "test_set": evaluation.get("test_set", {}),
+            "metrics": {**evaluation["metrics"], **({"n": n} if n is not None else {})},
         }
     return None
 
@@ -93,7 +104,7 @@ def describe(root: Path, predictor: Predictor) -> tuple[dict[str, Any], dict[str
         or predictor.backbone.name
     )
     identity = {"method": method, "backbone": backbone_name, "run_id": run_id(root, model_dir)}
-    card = model_dir / "README.md"
+    card = model_dir / CARD_FILE
     data = run.get("data", {}) if isinstance(run.get("data"), dict) else {}
     info = {
         "model": identity,
@@ -109,7 +120,7 @@ def describe(root: Path, predictor: Predictor) -> tuple[dict[str, Any], dict[str
             if isinstance(value, dict) and "sha256" in value
         },
         "run": {k: run[k] for k in ("status", "started_at", "finished_at", "seed") if k in run},
-        "evaluation": find_evaluation(root),
+        "evaluation": find_evaluation(root, model_dir),
         "model_card": card.read_text(encoding="utf-8") if card.is_file() else None,
     }
     return identity, info
