@@ -112,6 +112,9 @@ def test_page_is_self_contained(client):
         '<link rel="stylesheet',
     ):
         assert marker not in page, marker
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "connect-src 'self'" in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
     assert client.get("/docs").status_code == 404 and client.get("/redoc").status_code == 404
     schema = client.get("/openapi.json").json()
     assert "/v1/predict" in schema["paths"] and "/v1/predict/bulk" in schema["paths"]

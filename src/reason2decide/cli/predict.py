@@ -218,7 +218,11 @@ def evaluate(
     write_metrics(output / "metrics.json", metrics)
     from reason2decide.training.model_card import add_evaluation
 
-    card = add_evaluation(model_dir, metrics, metrics["test"])
+    try:
+        card = add_evaluation(model_dir, metrics, metrics["test"])
+    except OSError as exc:  # a read-only model folder: the metrics are written all the same
+        console.print(f"warning: could not update the model card: {exc}", highlight=False)
+        card = None
     truncation = metrics["truncation"]
     for line in (
         describe_limits(truncation["limits"]),

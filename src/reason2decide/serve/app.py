@@ -43,6 +43,14 @@ KNOWN_PATHS = (
 )
 PREDICT_PATHS = ("/v1/predict", "/v1/predict/bulk")
 NOTE = "Research tool, not a medical device: do not use it to make clinical decisions."
+#: The page loads nothing from elsewhere, and the browser is told to refuse it too.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'unsafe-inline'; "
+    "style-src 'unsafe-inline'; img-src data: blob:; connect-src 'self' blob:; "
+    "form-action 'none'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
 
 
 class Refused(HTTPException):
@@ -284,7 +292,7 @@ def create_app(served: ServedModel, settings: ServeSettings | None = None) -> Fa
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page() -> HTMLResponse:
-        return HTMLResponse(_page())
+        return HTMLResponse(_page(), headers=PAGE_HEADERS)
 
     @app.get("/health", summary="The process is up.")
     async def health() -> dict[str, str]:
