@@ -96,6 +96,35 @@ def test_label_only_requests_are_not_held_behind_rationale_generation():
     assert done["rationale"] > done["label"] + 0.2
 
 
+def test_interactive_cases_go_before_a_queued_bulk_file():
+    predictor = FakePredictor(label_sleep=0.05, rationale_sleep=0.05)
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        batcher = MicroBatcher(predictor, max_batch_size=2, max_wait_ms=0)
+        batcher.start()
+        done: dict[str, float] = {}
+
+        async def ask(name, texts, background):
+            await batcher.predict(texts, rationale=True, background=background)
+            done[name] = loop.time()
+
+        bulk = asyncio.create_task(ask("bulk", [f"b{i}" for i in range(20)], True))
+        await asyncio.sleep(0.02)  # the bulk's first pass runs
+        await ask("interactive", ["i0", "i1"], False)
+        await bulk
+        await batcher.stop()
+        return done
+
+    done = run(main())
+    assert done["interactive"] < done["bulk"]
+    # the interactive cases were scored in the second label pass and explained in the first
+    # rationale pass, ahead of the bulk's remaining 18 cases
+    labels = [texts for kind, texts in predictor.passes if kind == "label"]
+    rationales = [texts for kind, texts in predictor.passes if kind == "rationale"]
+    assert labels[1] == ["i0", "i1"] and rationales[0] == ["i0", "i1"]
+
+
 def test_cancelled_cases_are_dropped_and_stop_drains_the_queue():
     predictor = FakePredictor(label_sleep=0.05)
 

@@ -109,31 +109,32 @@ def test_real_server_over_http(server_factory, tmp_path):
 def test_sigterm_finishes_requests_in_flight_and_their_audit_lines(server_factory, tmp_path):
     audit = tmp_path / "audit.jsonl"
     server = server_factory(
-        "--max-batch-size", "1", "--max-new-tokens", "24", "--audit-log", str(audit)
+        "--max-batch-size", "1", "--max-new-tokens", "64", "--audit-log", str(audit)
     )
     results: dict[str, tuple[int, str]] = {}
 
     def send(name: str, url: str, body: bytes, kind: str = "application/json") -> None:
         results[name] = call(url, body, kind)
 
-    bulk = "text\n" + "".join(f"child with fever {i} at night\n" for i in range(60))
+    # one-case passes keep everything in flight for a while: 4 interactive requests of 8 cases
+    # (served first) and a bulk file of 20 (in the background)
+    bulk = "text\n" + "".join(f"child with fever {i} at night\n" for i in range(20))
     threads = [
         threading.Thread(
             target=send,
             args=("bulk", server.url + "/v1/predict/bulk?format=csv", bulk.encode(), "text/csv"),
         )
     ]
-    for n in range(6):
-        body = json.dumps(
-            {"cases": [{"id": f"{n}-{i}", "text": f"rash {n} {i}"} for i in range(2)]}
-        )
+    for n in range(4):
+        cases = [{"id": f"{n}-{i}", "text": f"rash {n} {i}"} for i in range(8)]
+        body = json.dumps({"cases": cases}).encode()
         threads.append(
-            threading.Thread(target=send, args=(f"p{n}", server.url + "/v1/predict", body.encode()))
+            threading.Thread(target=send, args=(f"p{n}", server.url + "/v1/predict", body))
         )
     for thread in threads:
         thread.start()
         time.sleep(0.02)
-    time.sleep(0.5)  # all sent; the bulk's 60 one-case passes keep them all in flight
+    time.sleep(0.3)
     assert all(thread.is_alive() for thread in threads), "requests ended before SIGTERM"
     server.process.send_signal(signal.SIGTERM)
     time.sleep(0.2)
@@ -142,11 +143,11 @@ def test_sigterm_finishes_requests_in_flight_and_their_audit_lines(server_factor
     for thread in threads:
         thread.join(60)
     assert server.process.wait(60) in (0, -signal.SIGTERM)
-    assert results["bulk"][0] == 200 and len(results["bulk"][1].splitlines()) == 60
-    for n in range(6):
+    assert results["bulk"][0] == 200 and len(results["bulk"][1].splitlines()) == 20
+    for n in range(4):
         status, text = results[f"p{n}"]
         assert status == 200, text
-        assert [r["id"] for r in json.loads(text)["predictions"]] == [f"{n}-0", f"{n}-1"]
+        assert [r["id"] for r in json.loads(text)["predictions"]] == [f"{n}-{i}" for i in range(8)]
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
-    assert len(lines) == 7 and all(line["status"] == 200 for line in lines)
-    assert sorted(line["n_cases"] for line in lines) == [2] * 6 + [60]
+    assert len(lines) == 5 and all(line["status"] == 200 for line in lines)
+    assert sorted(line["n_cases"] for line in lines) == [8] * 4 + [20]

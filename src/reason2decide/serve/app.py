@@ -222,11 +222,12 @@ def create_app(served: ServedModel, settings: ServeSettings | None = None) -> Fa
         rationale: bool,
         timeout_s: float,
         started: float,
+        background: bool = False,
     ) -> list[dict[str, Any]]:
         texts = [text for _, text in cases]
         try:
             predictions = await asyncio.wait_for(
-                batcher.predict(texts, rationale=rationale), timeout_s
+                batcher.predict(texts, rationale=rationale, background=background), timeout_s
             )
         except asyncio.TimeoutError:
             write_audit(request, 503, texts, [], started)
@@ -393,7 +394,9 @@ def create_app(served: ServedModel, settings: ServeSettings | None = None) -> Fa
                 "body",
             )
         check_texts(cases, lambda i: f"case {i + 1}.text")
-        rows = await answer(request, cases, rationale, settings.bulk_timeout_s, started)
+        rows = await answer(
+            request, cases, rationale, settings.bulk_timeout_s, started, background=True
+        )
         media = "application/x-ndjson" if output == "jsonl" else "text/csv"
         return Response(
             write_answers(rows, output, served.labels),

@@ -4,7 +4,8 @@ Every case first joins the label queue; a batch of labels is scored as soon as
 ``max_batch_size`` cases wait or the oldest has waited ``max_wait_ms``. Cases that asked for a
 rationale then join the rationale queue. One scheduler runs the passes, one at a time, on a
 single worker thread (torch is never called concurrently), and always takes waiting label work
-first: a label-only request waits for at most the one rationale pass already running.
+first: a label-only request waits for at most the one rationale pass already running. Cases of
+bulk files are background work: in each queue, interactive cases go first.
 """
 
 from __future__ import annotations
@@ -29,8 +30,45 @@ class _Case:
     text: str
     rationale: bool
     future: asyncio.Future[Prediction]
+    background: bool = False
     queued_at: float = field(default_factory=time.monotonic)
     prediction: Prediction | None = None
+
+
+class _Queue:
+    """Cases waiting for one kind of pass: interactive ones first, then background ones (bulk
+    files), each in arrival order."""
+
+    def __init__(self) -> None:
+        self.interactive: deque[_Case] = deque()
+        self.background: deque[_Case] = deque()
+
+    def __len__(self) -> int:
+        return len(self.interactive) + len(self.background)
+
+    def add(self, case: _Case) -> None:
+        (self.background if case.background else self.interactive).append(case)
+
+    def oldest(self) -> float:
+        """When the longest-waiting case arrived."""
+        return min(q[0].queued_at for q in (self.interactive, self.background) if q)
+
+    def drop_done(self) -> None:
+        """Forget cases whose caller has gone (timed out, cancelled)."""
+        for queue in (self.interactive, self.background):
+            if any(c.future.done() for c in queue):
+                kept = [c for c in queue if not c.future.done()]
+                queue.clear()
+                queue.extend(kept)
+
+    def take(self, n: int) -> list[_Case]:
+        batch: list[_Case] = []
+        for queue in (self.interactive, self.background):
+            while queue and len(batch) < n:
+                case = queue.popleft()
+                if not case.future.done():
+                    batch.append(case)
+        return batch
 
 
 class MicroBatcher:
@@ -49,8 +87,8 @@ class MicroBatcher:
         self.max_batch_size = max_batch_size
         self.max_wait_s = max_wait_ms / 1000.0
         self.observe = observe
-        self._labels: deque[_Case] = deque()
-        self._rationales: deque[_Case] = deque()
+        self._labels = _Queue()
+        self._rationales = _Queue()
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -90,15 +128,18 @@ class MicroBatcher:
         return len(self._labels) + len(self._rationales)
 
     # requests --------------------------------------------------------------------------------
-    async def predict(self, texts: Sequence[str], *, rationale: bool) -> list[Prediction]:
+    async def predict(
+        self, texts: Sequence[str], *, rationale: bool, background: bool = False
+    ) -> list[Prediction]:
         """The predictions of ``texts``, in their order (cancelling drops the cases not yet
-        scored)."""
+        scored). ``background`` cases (bulk files) wait while interactive ones are queued."""
         if not self.running or self._wakeup is None:
             raise RuntimeError("the batcher is not running")
         loop = asyncio.get_running_loop()
         want = rationale and self.predictor.explains
-        cases = [_Case(text, want, loop.create_future()) for text in texts]
-        self._labels.extend(cases)
+        cases = [_Case(text, want, loop.create_future(), background) for text in texts]
+        for case in cases:
+            self._labels.add(case)
         self._wakeup.set()
         try:
             return list(await asyncio.gather(*(c.future for c in cases)))
@@ -120,7 +161,7 @@ class MicroBatcher:
                 continue
             if self._labels:
                 # wait for company until the batch is full or the oldest case's wait is over
-                deadline = self._labels[0].queued_at + self.max_wait_s
+                deadline = self._labels.oldest() + self.max_wait_s
                 while len(self._labels) < self.max_batch_size:
                     left = deadline - time.monotonic()
                     if left <= 0:
@@ -129,28 +170,17 @@ class MicroBatcher:
                     with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(self._wakeup.wait(), left)
                 self._drop_cancelled()
-                batch = self._take(self._labels)
+                batch = self._labels.take(self.max_batch_size)
                 if batch:
                     await self._label_pass(batch)
             else:
-                batch = self._take(self._rationales)
+                batch = self._rationales.take(self.max_batch_size)
                 if batch:
                     await self._rationale_pass(batch)
 
     def _drop_cancelled(self) -> None:
-        for queue in (self._labels, self._rationales):
-            if any(c.future.done() for c in queue):
-                kept = [c for c in queue if not c.future.done()]
-                queue.clear()
-                queue.extend(kept)
-
-    def _take(self, queue: deque[_Case]) -> list[_Case]:
-        batch: list[_Case] = []
-        while queue and len(batch) < self.max_batch_size:
-            case = queue.popleft()
-            if not case.future.done():
-                batch.append(case)
-        return batch
+        self._labels.drop_done()
+        self._rationales.drop_done()
 
     def _hold_context(self) -> None:
         """Enter the inference context in the model thread for the thread's whole life: autocast
@@ -185,7 +215,7 @@ class MicroBatcher:
                 continue
             if case.rationale:
                 case.prediction = prediction
-                self._rationales.append(case)
+                self._rationales.add(case)
             else:
                 case.future.set_result(prediction)
 
