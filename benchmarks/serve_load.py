@@ -26,6 +26,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -159,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--modes takes label and/or rationale")
     texts = [e.question for e in load_examples(args.cases, max(args.requests, 8))]
     port = free_port()
-    log = (args.out.parent if args.out else Path(".")) / "serve_load.server.log"
+    log = (args.out.parent if args.out else Path(tempfile.gettempdir())) / "serve_load.server.log"
     server = start_server(args.run, port, args, log)
     report: dict[str, Any] = {
         "run": str(args.run),

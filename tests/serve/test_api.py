@@ -139,8 +139,12 @@ def test_audit_log_hashes_text_and_server_log_has_none(served, tmp_path, caplog)
     with caplog.at_level("DEBUG"), client_for(served, audit_log=str(log)) as c:
         c.post("/v1/predict", json={"cases": [{"id": "x", "text": secret}, {"text": "itch"}]})
         c.post("/v1/predict", json={"text": ["not", "a", "string"]})
+        c.post("/v1/predict", json={"text": "   "})
+        c.post("/v1/predict/bulk?format=csv", content="text\nfever\n")
+        c.get("/v1/info")  # not a prediction: no line
     lines = [json.loads(line) for line in log.read_text().splitlines()]
-    assert len(lines) == 2
+    assert [line["status"] for line in lines] == [200, 422, 422, 200]
+    assert lines[3]["endpoint"] == "/v1/predict/bulk" and lines[3]["n_cases"] == 1
     first = lines[0]
     assert first["status"] == 200 and first["n_cases"] == 2 and first["ids"] == ["x", None]
     assert first["model"] == served.identity and first["latency_ms"] >= 0

@@ -203,8 +203,9 @@ def create_app(served: ServedModel, settings: ServeSettings | None = None) -> Fa
         rows: list[dict[str, Any]],
         started: float,
     ) -> None:
-        if audit is None:
+        if audit is None or getattr(request.state, "audited", False):
             return
+        request.state.audited = True
         audit.record(
             request_id=request.state.request_id,
             client=request.client.host if request.client else None,
@@ -277,6 +278,8 @@ def create_app(served: ServedModel, settings: ServeSettings | None = None) -> Fa
             headers["WWW-Authenticate"] = "Bearer"
         if exc.status_code == 503:
             headers["Retry-After"] = "5"
+        if request.url.path in PREDICT_PATHS:  # refused before the model: still one audit line
+            write_audit(request, exc.status_code, [], [], time.perf_counter())
         return _error(
             request, exc.status_code, str(exc.detail), getattr(exc, "field", None), **headers
         )
@@ -337,7 +340,6 @@ def create_app(served: ServedModel, settings: ServeSettings | None = None) -> Fa
         started = time.perf_counter()
         cases = [(c.id, c.text) for c in body.as_cases()]
         if len(cases) > settings.max_cases:
-            write_audit(request, 413, [], [], started)
             raise Refused(
                 413, f"{len(cases)} cases, over the limit of {settings.max_cases}", "cases"
             )
@@ -387,7 +389,6 @@ def create_app(served: ServedModel, settings: ServeSettings | None = None) -> Fa
         if not cases:
             raise Refused(422, "the file holds no cases", "body")
         if len(cases) > settings.max_bulk_cases:
-            write_audit(request, 413, [], [], started)
             raise Refused(
                 413,
                 f"{len(cases)} cases, over the bulk limit of {settings.max_bulk_cases}",
