@@ -59,6 +59,9 @@ def test_train_predict_evaluate_from_the_command_line(toy, tmp_path):
     assert result.exit_code == 0, result.output
     run = json.loads((out / "run.json").read_text())
     assert run["config"]["max_steps"] == 6 and run["config"]["logging_steps"] == 1
+    card = (out / "model" / "README.md").read_text()
+    assert card.startswith("---\n") and "not a medical device" in card
+    assert "method: `r2d`" in card and "`no`, `yes`" in card and "Not evaluated yet" in card
 
     result = invoke("predict", out, "--input", data / "val.jsonl", "--output", tmp_path / "p.jsonl")
     assert result.exit_code == 0, result.output
@@ -96,6 +99,9 @@ def test_train_predict_evaluate_from_the_command_line(toy, tmp_path):
     assert "examples have a prompt cut at 48 tokens" in result.output
     assert (tmp_path / "eval" / "predictions.jsonl").is_file()
     assert "accuracy" in result.output
+    card = (out / "model" / "README.md").read_text()
+    assert "model-index:" in card and f"| accuracy | {round(metrics['accuracy'], 4)} |" in card
+    assert "Updated the model card" in result.output
 
     # the same output folder again: refused without --resume/--overwrite
     result = invoke("train", "--config", config, "--output", out)
@@ -103,6 +109,7 @@ def test_train_predict_evaluate_from_the_command_line(toy, tmp_path):
     # --resume of a complete run skips both stages; a contradicting flag is refused
     result = invoke("train", "--output", out, "--resume")
     assert result.exit_code == 0 and "already complete" in result.output
+    assert "| accuracy |" in (out / "model" / "README.md").read_text()  # metrics kept
     result = invoke("train", "--output", out, "--resume", "--lr", "0.1")
     assert_user_error(result, "lr=")
     # the YAML that started the run resumes it; a YAML that contradicts it is refused

@@ -16,6 +16,7 @@ from reason2decide.cli import bench as _bench  # noqa: E402,F401  isort: skip
 from reason2decide.cli import data as _data  # noqa: E402,F401  isort: skip
 from reason2decide.cli import llm as _llm  # noqa: E402,F401  isort: skip
 from reason2decide.cli import predict as _predict  # noqa: E402,F401  isort: skip
+from reason2decide.cli import serve as _serve  # noqa: E402,F401  isort: skip
 from reason2decide.cli import train as _train  # noqa: E402,F401  isort: skip
 
 

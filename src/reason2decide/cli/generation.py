@@ -25,10 +25,10 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _parameters() -> list[inspect.Parameter]:
-    hints = typing.get_type_hints(GenerationSettings)
+def _parameters(cls: type) -> list[inspect.Parameter]:
+    hints = typing.get_type_hints(cls)
     out = []
-    for item in fields(GenerationSettings):
+    for item in fields(cls):
         default = item.default if item.default is not MISSING else None
         option = typer.Option(
             default,
@@ -41,24 +41,35 @@ def _parameters() -> list[inspect.Parameter]:
     return out
 
 
+def dataclass_options(cls: type, parameter: str) -> Callable[[F], F]:
+    """A decorator giving a typer command one flag per field of the dataclass ``cls`` (its
+    default and ``help`` metadata); the command receives them together, as one ``cls``
+    instance, in its parameter ``parameter``."""
+
+    def decorate(func: F) -> F:
+        signature = inspect.signature(func, eval_str=True)
+        if parameter not in signature.parameters:
+            raise TypeError(f"{func.__name__} needs a '{parameter}' parameter")
+        kept = [p for p in signature.parameters.values() if p.name != parameter]
+        added = _parameters(cls)
+        names = [p.name for p in added]
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            values = {name: kwargs.pop(name) for name in names}
+            return func(*args, **kwargs, **{parameter: cls(**values)})
+
+        wrapper.__signature__ = signature.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {
+            **{p.name: p.annotation for p in kept},
+            **{p.name: p.annotation for p in added},
+        }
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
 def generation_options(func: F) -> F:
     """Give a typer command one flag per :class:`GenerationSettings` field; the command
     receives them together as its ``generation`` parameter."""
-    signature = inspect.signature(func, eval_str=True)
-    if PARAMETER not in signature.parameters:
-        raise TypeError(f"{func.__name__} needs a '{PARAMETER}' parameter")
-    kept = [p for p in signature.parameters.values() if p.name != PARAMETER]
-    added = _parameters()
-    names = [p.name for p in added]
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        values = {name: kwargs.pop(name) for name in names}
-        return func(*args, **kwargs, **{PARAMETER: GenerationSettings(**values)})
-
-    wrapper.__signature__ = signature.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {
-        **{p.name: p.annotation for p in kept},
-        **{p.name: p.annotation for p in added},
-    }
-    return wrapper  # type: ignore[return-value]
+    return dataclass_options(GenerationSettings, PARAMETER)(func)

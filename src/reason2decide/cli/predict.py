@@ -216,6 +216,13 @@ def evaluate(
     output.mkdir(parents=True, exist_ok=True)
     write_jsonl(output / "predictions.jsonl", records)
     write_metrics(output / "metrics.json", metrics)
+    from reason2decide.training.model_card import add_evaluation
+
+    try:
+        card = add_evaluation(model_dir, metrics, metrics["test"])
+    except OSError as exc:  # a read-only model folder: the metrics are written all the same
+        console.print(f"warning: could not update the model card: {exc}", highlight=False)
+        card = None
     truncation = metrics["truncation"]
     for line in (
         describe_limits(truncation["limits"]),
@@ -226,3 +233,5 @@ def evaluate(
     if judge_base_url:
         console.print(judge_summary(metrics), highlight=False)
     console.print(f"Wrote {output / 'metrics.json'} and {output / 'predictions.jsonl'}.")
+    if card is not None:
+        console.print(f"Updated the model card {card}.")

@@ -3,6 +3,7 @@ rationale generated from ``given label: ŷ, explain: x``."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,7 +157,7 @@ class Predictor:
         results: list[Prediction | None] = [None] * len(questions)
         bar = tqdm(total=len(questions), desc="predict", disable=not progress, dynamic_ncols=True)
         # One context for all batches: autocast casts each weight once per call, not per batch.
-        with no_grad_context(self.precision), autocast(self.precision, self.backbone.device):
+        with self.inference_context():
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
                 batch = self.predict_batch([questions[i] for i in idx], with_rationale)
@@ -166,29 +167,49 @@ class Predictor:
         bar.close()
         return results  # type: ignore[return-value]
 
+    def inference_context(self) -> contextlib.ExitStack:
+        """The gradient-free, autocast context the passes below run in (enter it once for many
+        batches: autocast casts each weight once per context, not per batch)."""
+        stack = contextlib.ExitStack()
+        stack.enter_context(no_grad_context(self.precision))
+        stack.enter_context(autocast(self.precision, self.backbone.device))
+        return stack
+
     def predict_batch(
         self, questions: Sequence[str], with_rationale: bool = True
     ) -> list[Prediction]:
         """Predictions for one batch (no sorting, no progress bar, caller's autocast)."""
-        model = self.backbone.model
-        out = predict_labels(
-            self.backbone, model, questions, self.labels, decoding=self.label_decoding
-        )
-        rationales: list[str | None] = [None] * len(questions)
+        predictions = self.score_batch(questions)
         if with_rationale and self.explains:
-            if self.rationale_prompt == "conditioned":
-                prompts = [
-                    conditioned_explain_prompt(y, q)
-                    for y, q in zip(out.labels, questions, strict=True)
-                ]
-            else:
-                prompts = [explain_prompt(q) for q in questions]
-            rationales = list(self.backbone.generate(model, prompts, settings=self.generation))
+            rationales = self.explain_batch(questions, [p.label for p in predictions])
+            for prediction, rationale in zip(predictions, rationales, strict=True):
+                prediction.rationale = rationale
+        return predictions
+
+    def score_batch(self, questions: Sequence[str]) -> list[Prediction]:
+        """The label pass for one batch: labels and probabilities, no rationale (caller's
+        context, see :meth:`inference_context`)."""
+        out = predict_labels(
+            self.backbone, self.backbone.model, questions, self.labels, decoding=self.label_decoding
+        )
         predictions = []
         for row, label in enumerate(out.labels):
             probs = None
             if out.probabilities is not None:
                 values = out.probabilities[row].tolist()
                 probs = {k: round(float(v), 6) for k, v in zip(self.labels, values, strict=True)}
-            predictions.append(Prediction(label, probs, rationales[row]))
+            predictions.append(Prediction(label, probs))
         return predictions
+
+    def explain_batch(self, questions: Sequence[str], labels: Sequence[str]) -> list[str]:
+        """The rationale pass for one batch: the rationale of each question for its predicted
+        label (caller's context; only for models that explain, see :attr:`explains`)."""
+        if not self.explains:
+            raise ValueError("this model writes no rationales")
+        if self.rationale_prompt == "conditioned":
+            prompts = [
+                conditioned_explain_prompt(y, q) for y, q in zip(labels, questions, strict=True)
+            ]
+        else:
+            prompts = [explain_prompt(q) for q in questions]
+        return list(self.backbone.generate(self.backbone.model, prompts, settings=self.generation))

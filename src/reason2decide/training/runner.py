@@ -4,7 +4,8 @@ Output folder layout::
 
     OUTPUT/
       model/              final model (+ tokenizer, backbone.json, labels.json and
-                          reason2decide.json, so that a copy reloads on its own)
+                          reason2decide.json, so that a copy reloads on its own; README.md,
+                          its model card, which r2d evaluate completes with test metrics)
       labels.json         the label set
       run.json            resolved config, data fingerprints, versions, seed, wall times, results
       log_history.jsonl   one object per log event: stage, step, loss, alpha, p_pred, eval_*
@@ -53,6 +54,7 @@ from reason2decide.training.config import (
     upgrade_options,
     validate_config,
 )
+from reason2decide.training.model_card import card_facts, read_card_facts, write_model_card
 from reason2decide.training.model_info import MODEL_LABELS_FILE, model_info, write_model_info
 from reason2decide.training.truncation import report_truncation
 
@@ -739,6 +741,7 @@ def run_training(
         write_json(run_path, manifest)
 
     started = time.perf_counter()
+    trained = False  # whether this call trained a stage (a resumed complete run trains none)
     for index, name in enumerate(stages):
         stage_dir = output / name
         model_dir = output / MODEL_DIR if index == len(stages) - 1 else stage_dir / MODEL_DIR
@@ -790,6 +793,7 @@ def run_training(
         model, summary = train_stage(
             name, backbone, data, config, stage_dir, output / LOG_FILE, callbacks
         )
+        trained = True
         summary["init"] = init
         summary["truncation"] = truncation
         summary["model_dir"] = str(model_dir.relative_to(output))
@@ -829,4 +833,9 @@ def run_training(
     manifest["last_attempt_wall_time_s"] = round(time.perf_counter() - started, 2)
     if main:
         write_json(run_path, manifest)
+        facts = card_facts(manifest)
+        earlier = read_card_facts(output / MODEL_DIR)
+        if not trained and earlier:  # nothing retrained: the card's test metrics still hold
+            facts["evaluation"] = earlier.get("evaluation")
+        write_model_card(output / MODEL_DIR, facts)
     return manifest
