@@ -192,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                         "p50_ms": _ms(percentile(latencies, 50)),
                         "p95_ms": _ms(percentile(latencies, 95)),
                         "p99_ms": _ms(percentile(latencies, 99)),
+                        "rss_mib_after": rss_mib(server.pid),
                     }
                 )
         report["rss_mib_end"] = rss_mib(server.pid)
@@ -238,11 +239,23 @@ def main(argv: list[str] | None = None) -> int:
                 r["p50_ms"],
                 r["p95_ms"],
                 r["p99_ms"],
+                r["rss_mib_after"],
             ]
         )
     for r in report["offline"]:
         rows.append(
-            [f"{r['mode']} (offline)", "-", r["cases"], 0, r["cases_per_s"], 1.0, None, None, None]
+            [
+                f"{r['mode']} (offline)",
+                "-",
+                r["cases"],
+                0,
+                r["cases_per_s"],
+                1.0,
+                None,
+                None,
+                None,
+                None,
+            ]
         )
     start, end = report.get("rss_mib_start"), report.get("rss_mib_end")
     report["rss_growth"] = round(end / start - 1, 4) if start and end else None
@@ -259,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
             "p50 ms",
             "p95 ms",
             "p99 ms",
+            "RSS MiB after",
         ],
         rows,
     )
