@@ -26,6 +26,7 @@ from reason2decide.bench.aggregate import (
 )
 from reason2decide.io import atomic_open, write_json
 from reason2decide.methods import METHODS
+from reason2decide.metric_names import HEADLINE_METRICS
 
 if TYPE_CHECKING:
     from reason2decide.bench.comparisons import Comparisons
@@ -37,15 +38,7 @@ if TYPE_CHECKING:
 ZERO_SHOT = "zero-shot-llm"
 
 #: Columns of the main table; the others go to "More metrics".
-MAIN_METRICS = (
-    "accuracy",
-    "macro_f1",
-    "ece",
-    "bleu",
-    "bertscore_f1",
-    "consistency",
-    "sufficiency",
-)
+MAIN_METRICS = tuple(HEADLINE_METRICS)
 MORE_METRICS = tuple(k for k in METRICS if k not in MAIN_METRICS)
 #: Columns of the differences table in results.md (results.json/csv have every compared metric).
 DIFF_METRICS = (

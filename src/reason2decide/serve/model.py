@@ -12,19 +12,11 @@ from typing import Any
 from reason2decide.errors import R2DError
 from reason2decide.generation import GenerationSettings
 from reason2decide.inference import Predictor
+from reason2decide.metric_names import HEADLINE_METRICS
 from reason2decide.training.model_card import CARD_FILE, read_card_facts
 
 #: Metrics of an evaluation that /v1/info and the page show (when present).
-SHOWN_METRICS = (
-    "accuracy",
-    "macro_f1",
-    "ece",
-    "bleu",
-    "bertscore_f1",
-    "consistency",
-    "sufficiency",
-    "n",
-)
+SHOWN_METRICS = (*HEADLINE_METRICS, "n")
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from reason2decide.io import atomic_open
+from reason2decide.metric_names import HEADLINE_METRICS
 
 CARD_FILE = "README.md"
 NOTE = (
@@ -21,15 +22,7 @@ NOTE = (
     "use and must not be used to make or replace clinical decisions."
 )
 #: Test metrics a card reports, with their names in words.
-CARD_METRICS = {
-    "accuracy": "accuracy",
-    "macro_f1": "macro-F1",
-    "ece": "expected calibration error",
-    "bleu": "rationale BLEU",
-    "bertscore_f1": "rationale BERTScore F1",
-    "consistency": "consistency",
-    "sufficiency": "sufficiency",
-}
+CARD_METRICS = HEADLINE_METRICS
 
 
 def card_facts(manifest: dict[str, Any]) -> dict[str, Any]:
