@@ -75,10 +75,9 @@ class CausalBackbone(Backbone):
                 add_generation_prompt=True,
             )
             before, _, after = text.partition(_CONTENT_MARK)
-            encode = self.tokenizer
             self._chat_frame = (
-                encode(before, add_special_tokens=False)["input_ids"],
-                encode(after, add_special_tokens=False)["input_ids"],
+                self.tokenizer(before, add_special_tokens=False)["input_ids"],
+                self.tokenizer(after, add_special_tokens=False)["input_ids"],
             )
         return self._chat_frame
 
