@@ -36,13 +36,14 @@ def load_backbone(
     kind: str | None = None,
     input_truncation: str | None = None,
     prompt_format: str | None = None,
+    repeat_task: bool | None = None,
 ) -> Backbone:
     """Load a backbone by built-in name, hub name, local folder or ``.gguf`` file.
 
     ``kind`` ("seq2seq" or "causal") overrides the family read from the model's config.
     ``input_truncation`` ("end" or "middle") overrides the one a saved model was trained with
-    (default "end"); ``prompt_format`` ("plain" or "chat") the same. Saved reason2decide models
-    reload with no network.
+    (default "end"); ``prompt_format`` ("plain" or "chat") and ``repeat_task`` the same.
+    Saved reason2decide models reload with no network.
     """
     if name_or_path in BUILTIN:
         backbone = BUILTIN[name_or_path](
@@ -50,6 +51,7 @@ def load_backbone(
         )
         backbone.input_truncation = input_truncation or "end"
         backbone.prompt_format = prompt_format or "plain"
+        backbone.repeat_task = bool(repeat_task)
         return backbone
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -94,4 +96,5 @@ def load_backbone(
         fresh_lr_scale=float(saved.get("fresh_lr_scale", 1.0)),
         input_truncation=input_truncation or saved.get("input_truncation", "end"),
         prompt_format=prompt_format or saved.get("prompt_format", "plain"),
+        repeat_task=saved.get("repeat_task", False) if repeat_task is None else repeat_task,
     )

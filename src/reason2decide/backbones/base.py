@@ -50,6 +50,7 @@ class Backbone(ABC):
         fresh_lr_scale: float = 1.0,
         input_truncation: str = "end",
         prompt_format: str = "plain",
+        repeat_task: bool = False,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -67,6 +68,7 @@ class Backbone(ABC):
         self.max_target_length = min(max_target_length, limit) if limit else max_target_length
         self.input_truncation = input_truncation
         self.prompt_format = prompt_format
+        self.repeat_task = repeat_task
 
     @property
     def prompt_format(self) -> str:
@@ -90,6 +92,24 @@ class Backbone(ABC):
             field="prompt_format",
             hint="use --prompt-format plain",
         )
+
+    @property
+    def repeat_task(self) -> bool:
+        """Whether a prompt's task instruction (``predict:``, ``explain:``, ...) is repeated
+        after its (possibly truncated) text, next to where the answer starts; decoder-only
+        backbones only."""
+        return self._repeat_task
+
+    @repeat_task.setter
+    def repeat_task(self, value: bool) -> None:
+        if value and self.kind != "causal":
+            raise R2DError(
+                f"repeating the task after the prompt needs a decoder-only model; "
+                f"{self.name} is {self.kind}",
+                field="repeat_task",
+                hint="leave --repeat-task off for encoder-decoder models",
+            )
+        self._repeat_task = bool(value)
 
     @property
     def input_truncation(self) -> str:
@@ -254,6 +274,7 @@ class Backbone(ABC):
                 "fresh_lr_scale": self.fresh_lr_scale if fresh else 1.0,
                 "input_truncation": self.input_truncation,
                 "prompt_format": self.prompt_format,
+                "repeat_task": self.repeat_task,
             },
         )
 

@@ -26,6 +26,7 @@ from reason2decide.backbones.seq2seq import unwrap
 from reason2decide.distributed import generation_in_step
 from reason2decide.errors import R2DError
 from reason2decide.generation import GenerationSettings
+from reason2decide.prompts import task_instruction
 
 #: Text between the prompt and the target; the model learns to answer after it.
 SEPARATOR = "\n"
@@ -81,13 +82,25 @@ class CausalBackbone(Backbone):
             )
         return self._chat_frame
 
+    def task_ids(self, prompt: str) -> list[int]:
+        """The tokens repeated after ``prompt`` when :attr:`repeat_task` is on: a newline and
+        the prompt's task instruction (none for a prompt without one)."""
+        instruction = task_instruction(prompt) if self.repeat_task else ""
+        if not instruction:
+            return []
+        return self.tokenizer(SEPARATOR + instruction, add_special_tokens=False)["input_ids"]
+
     def prompt_ids(self, prompts: Sequence[str]) -> list[list[int]]:
         """Token ids of each prompt, truncated to the input budget, framed (see the class)."""
         before, after = self.frame()
-        limit = max(1, self.max_input_length - len(before) - len(after))
+        limit = self.max_input_length - len(before) - len(after)
         plain = self.prompt_format == "plain"
         rows = self.tokenizer(list(prompts), add_special_tokens=plain)["input_ids"]
-        return [[*before, *self.cut_prompt(ids, limit), *after] for ids in rows]
+        out = []
+        for prompt, ids in zip(prompts, rows, strict=True):
+            task = self.task_ids(prompt)
+            out.append([*before, *self.cut_prompt(ids, max(1, limit - len(task))), *task, *after])
+        return out
 
     def target_ids(self, targets: Sequence[str]) -> list[list[int]]:
         """Token ids of each target, truncated to the target budget, end-of-sequence appended."""
@@ -98,9 +111,11 @@ class CausalBackbone(Backbone):
     def prompt_lengths(self, prompts: Sequence[str]) -> list[int]:
         before, after = self.frame()
         if self.prompt_format == "plain":
-            return [n + len(after) for n in super().prompt_lengths(prompts)]
-        rows = self.tokenizer(list(prompts), add_special_tokens=False, verbose=False)["input_ids"]
-        return [len(before) + len(ids) + len(after) for ids in rows]
+            lengths = [n + len(after) for n in super().prompt_lengths(prompts)]
+        else:
+            rows = self.tokenizer(list(prompts), add_special_tokens=False, verbose=False)
+            lengths = [len(before) + len(ids) + len(after) for ids in rows["input_ids"]]
+        return [n + len(self.task_ids(p)) for n, p in zip(lengths, prompts, strict=True)]
 
     def target_lengths(self, targets: Sequence[str]) -> list[int]:
         rows = self.tokenizer(list(targets), add_special_tokens=False, verbose=False)["input_ids"]
@@ -271,6 +286,7 @@ class CausalBackbone(Backbone):
             lead, core, _ = self.split_special_tokens(prefix)
         else:
             lead, core = before, self.tokenizer(prefix, add_special_tokens=False)["input_ids"]
+        after = [*self.task_ids(prefix), *after]
         batch = soft_tokens.size(0)
         t_rows = self.target_ids(targets)
         width = max(len(t) for t in t_rows)

@@ -73,6 +73,13 @@ def train(
         "prompt as the user turn of the tokenizer's chat template, the answer as the "
         "assistant's; for instruction-tuned models such as smollm2-135m).",
     ),
+    repeat_task: bool | None = typer.Option(
+        None,
+        "--repeat-task/--no-repeat-task",
+        help="Decoder-only models: repeat the prompt's task instruction ('predict:', "
+        "'given label: y, explain:') after the input, next to where the answer starts, so that "
+        "a long input does not bury it. [off]",
+    ),
     label_decoding: str | None = typer.Option(
         None,
         help="'score' (closed label set) or 'generate' (free greedy text). [score; generate "
@@ -208,6 +215,7 @@ def train(
         "max_target_length": max_target_length,
         "input_truncation": input_truncation,
         "prompt_format": prompt_format,
+        "repeat_task": repeat_task,
         "label_decoding": label_decoding,
         "force_label_scoring": force_label_scoring,
         "labels": labels,

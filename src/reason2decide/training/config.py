@@ -66,6 +66,11 @@ class TrainConfig(BaseModel):
         description="decoder-only models: plain text prompts, or the user turn of the "
         "tokenizer's chat template",
     )
+    repeat_task: bool = Field(
+        False,
+        description="decoder-only models: repeat the prompt's task instruction after the "
+        "input, next to the answer",
+    )
     label_decoding: Literal["score", "generate"] = Field(
         "score",
         description="not given: generate when the prepared dataset.json beside --train marks "

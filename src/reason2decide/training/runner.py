@@ -757,6 +757,7 @@ def run_training(
             max_target_length=config.max_target_length,
             input_truncation=config.input_truncation,
             prompt_format=config.prompt_format,
+            repeat_task=config.repeat_task,
         )
         lora = None
         if config.lora_r:
