@@ -17,7 +17,7 @@ import torch
 
 from reason2decide.data.example import Example
 from reason2decide.data.readers import read_examples
-from reason2decide.data.synth_triage import generate as synth_triage
+from reason2decide.data.sources.synth_triage import generate as synth_triage
 
 
 def environment(device: torch.device) -> dict[str, Any]:

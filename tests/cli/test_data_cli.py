@@ -1,7 +1,9 @@
-"""`r2d data synth-triage`: writes the splits, prints sizes and labels, fails cleanly."""
+"""`r2d data synth-triage` and `r2d data prepare synth-triage`: write the splits, print sizes
+and labels, fail cleanly."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +21,8 @@ def test_synth_triage_writes_splits_and_prints_distribution(tmp_path: Path) -> N
         app, ["data", "synth-triage", "--n", "100", "--seed", "3", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in out.iterdir()) == ["test.jsonl", "train.jsonl", "val.jsonl"]
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["dataset.json", "test.jsonl", "train.jsonl", "val.jsonl"]
     assert "train 80" in result.output and "val 10" in result.output and "test 10" in result.output
     for label in ("emergency now", "urgent care within 24 h", "see a family doctor"):
         assert label in result.output
@@ -68,3 +71,52 @@ def test_synth_triage_can_mask_the_label_in_rationales(tmp_path: Path) -> None:
         assert count_leaking(after)[0] == 0
         assert [e.label for e in after] == [e.label for e in before]
         assert any("[LABEL]" in e.rationale for e in after)
+
+
+#: sha256 of the files the README's demo command (`r2d data synth-triage --out DIR`, seed 0,
+#: 2,000 cases) wrote before synth-triage became a registered source (commit 1555d5b).
+DEMO_SHA256 = {
+    "train.jsonl": "287a26bd5a24a28780cedfff45581a0fa7813209c4381f3c186cd86246771cb8",
+    "val.jsonl": "5ec8a7caf89541750a06e760015ac2dcc3af96415ccdba18d2c204da8257b8eb",
+    "test.jsonl": "0c4ff8b6fcce7b9b0835615bce22bfce516d1983ba263288bb3b040ef0e40794",
+}
+
+
+def _hashes(folder: Path) -> dict[str, str]:
+    return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in DEMO_SHA256}
+
+
+def test_the_demo_command_writes_the_same_bytes_as_before(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["data", "synth-triage", "--out", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    assert "synth-triage (seed 0): train 1600, val 200, test 200" in result.output
+    assert "emergency now" in result.output and "491 (24.6%)" in result.output
+    assert _hashes(tmp_path / "demo") == DEMO_SHA256
+
+
+def test_prepare_synth_triage_is_the_same_source(tmp_path: Path) -> None:
+    args = ["data", "prepare", "synth-triage", "--seed", "0", "--out", str(tmp_path / "p")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "synth-triage: train 1600, val 200, test 200" in result.output
+    assert _hashes(tmp_path / "p") == DEMO_SHA256
+    small = ["data", "prepare", "synth-triage", "--n", "40", "--noise", "0"]
+    result = runner.invoke(app, [*small, "--val-fraction", "0.25", "--out", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    assert "train 26, val 10, test 4" in result.output
+    result = runner.invoke(app, [*small, "--out", str(tmp_path / "bad"), "--n", "many"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_prepare_rejects_a_synth_triage_option_for_another_source(tmp_path: Path) -> None:
+    args = ["data", "prepare", "pubmedqa", "--noise", "0.1", "--out", str(tmp_path)]
+    result = runner.invoke(app, [*args, "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "--noise applies to synth-triage only, not to 'pubmedqa'" in result.output
+
+
+def test_data_list_shows_synth_triage() -> None:
+    result = runner.invoke(app, ["data", "list"])
+    assert result.exit_code == 0, result.output
+    assert "synth-triage" in result.output and "none (generated offline)" in result.output
+    assert "--noise" in result.output

@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 
 from reason2decide.cli.app import app, console, console_err, user_errors
+from reason2decide.data.sources.synth_triage import DEFAULT_SEED as TRIAGE_SEED
+from reason2decide.data.sources.synth_triage import OPTIONS as TRIAGE
 
 data_app = typer.Typer(help="Make, prepare and inspect data sets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
@@ -28,7 +30,8 @@ def list_sources(
     MedReason has no train file, so Reason2Decide-C's val file gives train/val (90/10) and its
     test file is test, with --label-placeholder keep as default (the files as Reason2Decide-C
     trained on them); MedMCQA and DDXPlus are split 80/10/10; DDXPlus rationales are
-    constructed from a template. Default seed 42.
+    constructed from a template. Default seed 42. synth-triage is generated offline (no raw
+    files): the synthetic demo set that `r2d data synth-triage` writes.
     """
     import json
 
@@ -59,7 +62,7 @@ def list_sources(
             ("licence", info.licence),
             ("citation", info.citation),
             ("homepage", info.homepage),
-            ("raw files", ", ".join(info.raw_files)),
+            ("raw files", ", ".join(info.raw_files) or "none (generated offline)"),
         ]
         fields += [(option.flag, option.help) for option in source.options.values()]
         fields += [("note", note) for note in info.notes]
@@ -67,6 +70,12 @@ def list_sources(
             console.print(
                 f"  {key + ':':<20} {value}", highlight=False, markup=False, soft_wrap=True
             )
+
+
+def _triage_help(key: str) -> str:
+    """The help of a synth-triage option of `r2d data prepare`, with its real default."""
+    option = TRIAGE[key]
+    return f"{option.help} (default {option.default})."
 
 
 @data_app.command("prepare")
@@ -95,17 +104,33 @@ def prepare_source(
         "--ideal-answers",
         help="bioasq: first (default) / all (also write every ideal answer as 'references').",
     ),
+    n: int | None = typer.Option(None, "--n", help=_triage_help("n")),
+    val_fraction: float | None = typer.Option(
+        None, "--val-fraction", help=_triage_help("val_fraction")
+    ),
+    test_fraction: float | None = typer.Option(
+        None, "--test-fraction", help=_triage_help("test_fraction")
+    ),
+    noise: float | None = typer.Option(None, "--noise", help=_triage_help("noise")),
 ) -> None:
     """Prepare a built-in source: train/val/test.jsonl plus dataset.json, identical every run."""
     from reason2decide.data.sources import prepare
 
+    options = {
+        "label_placeholder": label_placeholder,
+        "ideal_answers": ideal_answers,
+        "n": n,
+        "val_fraction": val_fraction,
+        "test_fraction": test_fraction,
+        "noise": noise,
+    }
     result = prepare(
         source,
         out,
         data_dir=data_dir,
         seed=seed,
         mask_label_in_rationale=mask_label_in_rationale,
-        options={"label_placeholder": label_placeholder, "ideal_answers": ideal_answers},
+        options=options,
     )
     meta = result.metadata
     sizes = ", ".join(f"{name} {split['examples']}" for name, split in meta["splits"].items())
@@ -160,13 +185,23 @@ def stats(
 @data_app.command("synth-triage")
 @user_errors
 def synth_triage(
-    out: Path = typer.Option(..., "--out", "-o", help="Folder for train/val/test.jsonl."),
-    n: int = typer.Option(2000, "--n", help="Number of cases, all splits together."),
-    seed: int = typer.Option(0, "--seed", help="The same seed writes byte-identical files."),
-    val_fraction: float = typer.Option(0.1, "--val-fraction", help="Share of cases in val."),
-    test_fraction: float = typer.Option(0.1, "--test-fraction", help="Share of cases in test."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Folder for train/val/test.jsonl and dataset.json."
+    ),
+    n: int = typer.Option(TRIAGE["n"].default, "--n", help="Number of cases, all splits together."),
+    seed: int = typer.Option(
+        TRIAGE_SEED, "--seed", help="The same seed writes byte-identical files."
+    ),
+    val_fraction: float = typer.Option(
+        TRIAGE["val_fraction"].default, "--val-fraction", help="Share of cases in val."
+    ),
+    test_fraction: float = typer.Option(
+        TRIAGE["test_fraction"].default, "--test-fraction", help="Share of cases in test."
+    ),
     noise: float = typer.Option(
-        0.05, "--noise", help="Share of labels replaced by another disposition at random."
+        TRIAGE["noise"].default,
+        "--noise",
+        help="Share of labels replaced by another disposition at random.",
     ),
     mask_label_in_rationale: bool = typer.Option(
         False,
@@ -176,39 +211,42 @@ def synth_triage(
 ) -> None:
     """Write the synthetic telephone-triage demo set: 4 dispositions, each with a rationale.
 
-    A demo for trying the library offline, not a benchmark. The rules that decide the labels are
-    documented in reason2decide.data.synth_triage.
+    A demo for trying the library offline, not a benchmark: the built-in source synth-triage
+    (`r2d data prepare synth-triage`, with its own default seed), so dataset.json is written too.
+    The rules that decide the labels are documented in reason2decide.data.sources.synth_triage.
     """
     from rich.table import Table
 
-    from reason2decide.data import synth_triage as triage
-    from reason2decide.data.readers import read_examples
+    from reason2decide.data.sources import prepare
+    from reason2decide.data.sources.synth_triage import LABELS
 
-    sizes = triage.write_splits(
+    result = prepare(
+        "synth-triage",
         out,
-        n,
-        seed,
-        val_fraction,
-        test_fraction,
-        noise=noise,
+        seed=seed,
         mask_label_in_rationale=mask_label_in_rationale,
+        options={
+            "n": n,
+            "val_fraction": val_fraction,
+            "test_fraction": test_fraction,
+            "noise": noise,
+        },
     )
-    counts = {
-        split: [example.label for example in read_examples(out / triage.SPLIT_FILES[split])]
-        for split in sizes
-    }
-    shown = ", ".join(f"{split} {size}" for split, size in sizes.items())
+    splits = result.metadata["splits"]
+    shown = ", ".join(f"{split} {record['examples']}" for split, record in splits.items())
     masked = " (labels masked in rationales)" if mask_label_in_rationale else ""
     console.print(
         f"synth-triage (seed {seed}): {shown} -> {out}{masked}", highlight=False, soft_wrap=True
     )
     table = Table(title="label distribution")
     table.add_column("label")
-    for split in sizes:
+    for split in splits:
         table.add_column(split, justify="right")
     table.add_column("all", justify="right")
-    for label in triage.LABELS:
-        per_split = [labels.count(label) for labels in counts.values()]
+    for label in LABELS:
+        per_split = [record["labels"].get(label, 0) for record in splits.values()]
         total = sum(per_split)
         table.add_row(label, *map(str, per_split), f"{total} ({100 * total / n:.1f}%)")
     console.print(table)
+    if result.metadata["cross_split_duplicates"]:
+        console_err.print("warning: questions or ids shared between splits", highlight=False)

@@ -87,11 +87,20 @@ def test_resolve_data_dir_fallback_and_where_it_looked(tmp_path: Path, monkeypat
     assert resolve_data_dir() == (tmp_path / "shared" / "data").resolve()
 
 
-def test_registry_lists_the_five_sources_with_their_descriptions() -> None:
-    assert list(SOURCES) == ["pubmedqa", "bioasq", "medreason", "medmcqa", "ddxplus"]
+def test_registry_lists_the_sources_with_their_descriptions() -> None:
+    assert list(SOURCES) == [
+        "pubmedqa",
+        "bioasq",
+        "medreason",
+        "medmcqa",
+        "ddxplus",
+        "synth-triage",
+    ]
     for source in SOURCES.values():
         info = source.info
-        assert info.licence and info.citation and info.raw_files and info.splits
+        generated = info.name == "synth-triage"  # made from its seed: no raw files
+        assert info.licence and info.citation and info.splits
+        assert bool(info.raw_files) != generated
     assert get_source(" PubMedQA ").name == "pubmedqa"
     with pytest.raises(R2DError, match="unknown source 'mimic'.*pubmedqa"):
         get_source("mimic")

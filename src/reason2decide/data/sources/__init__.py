@@ -1,14 +1,17 @@
-"""Built-in data sources: PubMedQA, BioASQ, MedReason, MedMCQA and DDXPlus, prepared reproducibly.
+"""Built-in data sources: PubMedQA, BioASQ, MedReason, MedMCQA, DDXPlus and the synthetic
+triage demo (synth-triage), prepared reproducibly.
 
 Raw files are read from a data directory (``--data-dir``, ``$R2D_DATA_DIR``, or ``../shared/data``
-beside the current directory or the checkout); nothing is downloaded. :func:`prepare` writes
-``train.jsonl``, ``val.jsonl``, ``test.jsonl`` (the standard schema) and ``dataset.json``.
+beside the current directory or the checkout); nothing is downloaded. synth-triage has no raw
+files: it is generated from its seed. :func:`prepare` writes ``train.jsonl``, ``val.jsonl``,
+``test.jsonl`` (the standard schema) and ``dataset.json``.
 """
 
 from reason2decide.data.sources.base import (
     DATA_DIR_ENV,
     DEFAULT_SEED,
     BuiltSplits,
+    OptionValue,
     SourceInfo,
     SourceOption,
     resolve_data_dir,
@@ -35,6 +38,7 @@ __all__ = [
     "DEFAULT_SEED",
     "SOURCES",
     "BuiltSplits",
+    "OptionValue",
     "PreparedDataset",
     "Source",
     "SourceInfo",

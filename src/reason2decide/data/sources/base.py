@@ -2,7 +2,8 @@
 
 A source module defines ``INFO`` (a :class:`SourceInfo`), ``OPTIONS`` (its own options with
 their choices and defaults) and ``build(data_dir, *, seed, options) -> BuiltSplits``, which reads
-the raw files and returns the train/val/test examples. Writing them out is the job of
+the raw files (or, for a generated source with no ``raw_files``, makes the examples; its
+``data_dir`` is None) and returns the train/val/test examples. Writing them out is the job of
 :func:`reason2decide.data.sources.prepare`.
 
 Splits are deterministic: records are put in a fixed order (sorted by id) before any shuffling,
@@ -55,14 +56,23 @@ class SourceInfo:
     open_labels: bool = False
 
 
+#: The value of a source option: a text choice, or a number for a numeric option.
+OptionValue = str | int | float
+
+
 @dataclass(frozen=True)
 class SourceOption:
-    """A source-specific option: its CLI flag, allowed values, default and meaning."""
+    """A source-specific option: its CLI flag, allowed values, default and meaning.
+
+    A choice option lists its ``choices``; a numeric option has none and a ``kind`` (``int`` or
+    ``float``) that given values are converted to; the source's builder checks their range.
+    """
 
     flag: str
     choices: tuple[str, ...]
-    default: str
+    default: OptionValue
     help: str
+    kind: type = str
 
 
 @dataclass

@@ -14,7 +14,13 @@ from reason2decide.data.example import Example
 from reason2decide.data.fingerprint import fingerprint
 from reason2decide.data.leakage import DEFAULT_PLACEHOLDER, count_leaking, mask_examples
 from reason2decide.data.readers import write_examples
-from reason2decide.data.sources.base import DEFAULT_SEED, SPLITS, BuiltSplits, resolve_data_dir
+from reason2decide.data.sources.base import (
+    DEFAULT_SEED,
+    SPLITS,
+    BuiltSplits,
+    OptionValue,
+    resolve_data_dir,
+)
 from reason2decide.data.sources.registry import get_source, resolve_options
 from reason2decide.data.stats import cross_split_duplicates, label_distribution
 from reason2decide.errors import R2DError
@@ -43,16 +49,17 @@ def build_source(
     data_dir: str | os.PathLike[str] | None = None,
     seed: int = DEFAULT_SEED,
     mask_label_in_rationale: bool = False,
-    options: Mapping[str, str | None] | None = None,
+    options: Mapping[str, OptionValue | None] | None = None,
 ) -> tuple[BuiltSplits, dict[str, Any]]:
     """Build a source's splits in memory; return them and the resolved settings.
 
-    The settings hold ``data_dir`` (a :class:`Path`), ``seed``, ``mask_label_in_rationale``,
+    The settings hold ``data_dir`` (a :class:`Path`; None for a generated source, which has no
+    raw files and looks for no data directory), ``seed``, ``mask_label_in_rationale``,
     ``options`` (source options with defaults) and ``masked`` (rationales changed by masking).
     """
     spec = get_source(source)
     resolved = resolve_options(spec, options or {})
-    root = resolve_data_dir(data_dir)
+    root = resolve_data_dir(data_dir) if spec.info.raw_files else None
     built = spec.build(root, seed=seed, options=resolved)
     masked = 0
     if mask_label_in_rationale:
@@ -118,7 +125,7 @@ def prepare(
     data_dir: str | os.PathLike[str] | None = None,
     seed: int = DEFAULT_SEED,
     mask_label_in_rationale: bool = False,
-    options: Mapping[str, str | None] | None = None,
+    options: Mapping[str, OptionValue | None] | None = None,
 ) -> PreparedDataset:
     """Write ``train.jsonl``, ``val.jsonl``, ``test.jsonl`` and ``dataset.json`` to ``out_dir``.
 

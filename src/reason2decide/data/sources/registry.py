@@ -6,8 +6,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from reason2decide.data.sources import bioasq, ddxplus, medmcqa, medreason, pubmedqa
-from reason2decide.data.sources.base import BuiltSplits, SourceInfo, SourceOption
+from reason2decide.data.sources import (
+    bioasq,
+    ddxplus,
+    medmcqa,
+    medreason,
+    pubmedqa,
+    synth_triage,
+)
+from reason2decide.data.sources.base import BuiltSplits, OptionValue, SourceInfo, SourceOption
 from reason2decide.errors import R2DError
 
 
@@ -24,14 +31,17 @@ class Source:
         """The name used on the command line (``r2d data prepare NAME``)."""
         return self.info.name
 
-    def build(self, data_dir: Path, *, seed: int, options: Mapping[str, str]) -> BuiltSplits:
-        """Read the raw files under ``data_dir`` and return the train/val/test examples."""
+    def build(
+        self, data_dir: Path | None, *, seed: int, options: Mapping[str, OptionValue]
+    ) -> BuiltSplits:
+        """Read the raw files under ``data_dir`` (None for a source without raw files) and
+        return the train/val/test examples."""
         return self.builder(data_dir, seed=seed, options=options)
 
 
 SOURCES: dict[str, Source] = {
     module.INFO.name: Source(module.INFO, module.OPTIONS, module.build)
-    for module in (pubmedqa, bioasq, medreason, medmcqa, ddxplus)
+    for module in (pubmedqa, bioasq, medreason, medmcqa, ddxplus, synth_triage)
 }
 
 
@@ -52,13 +62,15 @@ def get_source(name: str) -> Source:
     return source
 
 
-def resolve_options(source: Source, given: Mapping[str, str | None]) -> dict[str, str]:
+def resolve_options(
+    source: Source, given: Mapping[str, OptionValue | None]
+) -> dict[str, OptionValue]:
     """The source's options with defaults filled in; rejects options it does not take.
 
     ``given`` maps option names (e.g. ``"label_placeholder"``) to a value, or ``None`` for
-    "not given".
+    "not given". A numeric option's value (a number or its text) comes back as its ``kind``.
     """
-    resolved: dict[str, str] = {}
+    resolved: dict[str, OptionValue] = {}
     for key, value in given.items():
         if value is None:
             continue
@@ -71,7 +83,9 @@ def resolve_options(source: Source, given: Mapping[str, str | None]) -> dict[str
             )
             where = f"applies to {', '.join(owners)} only" if owners else "is not an option"
             raise R2DError(f"{flag} {where}, not to '{source.name}'", field=flag)
-        if value not in option.choices:
+        if not option.choices:
+            value = _number(option, value)
+        elif value not in option.choices:
             raise R2DError(
                 f"{option.flag} must be one of {', '.join(option.choices)}, not '{value}'",
                 field=option.flag,
@@ -80,3 +94,17 @@ def resolve_options(source: Source, given: Mapping[str, str | None]) -> dict[str
     for key, option in source.options.items():
         resolved.setdefault(key, option.default)
     return dict(sorted(resolved.items()))
+
+
+def _number(option: SourceOption, value: OptionValue) -> OptionValue:
+    """``value`` as the numeric option's ``kind``; raises :class:`R2DError` if it is not one."""
+    allowed = (int,) if option.kind is int else (int, float)
+    if isinstance(value, str):
+        try:
+            return option.kind(value.strip())
+        except ValueError:
+            pass
+    elif isinstance(value, allowed) and not isinstance(value, bool):
+        return option.kind(value)
+    noun = "a whole number" if option.kind is int else "a number"
+    raise R2DError(f"{option.flag} must be {noun}, not '{value}'", field=option.flag)

@@ -1,4 +1,4 @@
-"""The synthetic triage demo set: deterministic, balanced, and its labels follow its rules.
+"""The synthetic triage source: deterministic, balanced, and its labels follow its rules.
 
 The rule checks re-derive the disposition from the vignette text alone (vital signs parsed with
 regular expressions, findings looked up by their wording), independently of the generator's own
@@ -7,15 +7,24 @@ rule function.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections import Counter
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from reason2decide.data.example import Example
 from reason2decide.data.readers import read_examples
-from reason2decide.data.synth_triage import COMPLAINTS, describe, generate, write_splits
+from reason2decide.data.sources import DATA_DIR_ENV, get_source, prepare, resolve_options
+from reason2decide.data.sources.synth_triage import complaints, describe, generate
+from reason2decide.data.sources.synth_triage.protocol import (
+    LEVELS,
+    PROTOCOLS_FILE,
+    parse_protocols,
+)
 from reason2decide.errors import R2DError
 
 EMERGENCY = "emergency now"
@@ -23,7 +32,7 @@ URGENT = "urgent care within 24 h"
 DOCTOR = "see a family doctor"
 SELF_CARE = "self-care at home"
 FOUR = {EMERGENCY, URGENT, DOCTOR, SELF_CARE}
-BY_NAME = {complaint.name: complaint for complaint in COMPLAINTS}
+BY_NAME = {complaint.name: complaint for complaint in complaints()}
 
 VITAL_PATTERNS = {
     "hr": r"(?:HR|heart rate|pulse) (\d+)",
@@ -32,6 +41,12 @@ VITAL_PATTERNS = {
     "temp": r"(?:T|temperature|temp) (\d+\.\d) °C",
     "spo2": r"(?:SpO2|oxygen saturation|sats) (\d+)%",
 }
+
+
+def write_splits(out: Path, n: int, seed: int, **options: float) -> dict[str, int]:
+    """Prepare the source into ``out``; the number of cases in each split."""
+    result = prepare("synth-triage", out, seed=seed, options={"n": n, **options})
+    return {name: split["examples"] for name, split in result.metadata["splits"].items()}
 
 
 @pytest.fixture(scope="module")
@@ -255,3 +270,140 @@ def test_describe_explains_the_rules() -> None:
     assert "not** a benchmark" in text
     for label in FOUR:
         assert label in text
+
+
+# --- the registered source: same bytes as before, dataset.json, the shipped protocol table ------
+
+#: sha256 of the files ``r2d data synth-triage`` wrote with these flags before synth-triage became
+#: a registered source (commit 1555d5b, src/reason2decide/data/synth_triage.py): the source must
+#: keep writing exactly these bytes.
+BEFORE = {
+    "seed 3, n 100": (
+        {"seed": 3, "n": 100},
+        {
+            "train.jsonl": "7f49dabf7f9d0c4466d22802bfc5877e475a08d169d849b625c7c92e13ee94e1",
+            "val.jsonl": "44191253752132be64f64a06d65659e285cd406bd7eb42a4968d3052e498d8c9",
+            "test.jsonl": "8463ae57c08bf55542966dccc82caad8a092a7aa79d52bb7b82babaa69af0a7d",
+        },
+    ),
+    "fractions, no noise": (
+        {"seed": 7, "n": 60, "val_fraction": 0.25, "test_fraction": 0.2, "noise": 0.0},
+        {
+            "train.jsonl": "570ebdf14d8df72226d370d19ffdd27e4a91874a13e6471c76e1b23931bbb80f",
+            "val.jsonl": "79be0e79eccedba0bf338f76cf85f2228436f7f8524af371ce302a1e8504b68c",
+            "test.jsonl": "ed93823ee781b9f18cfae2b085516bbc064a3d04ca115f72f860587f7ea4a0c4",
+        },
+    ),
+    "masked, noisy": (
+        {"seed": 1, "n": 300, "noise": 0.3, "mask_label_in_rationale": True},
+        {
+            "train.jsonl": "3c740d1897174992ae186da82c1a0bd7f1b0924192f40e70f70dce6118ac1db1",
+            "val.jsonl": "03e49cbc6206d556b75fa48c370a8e7510a04354b6294b279cc02b78f34f69c8",
+            "test.jsonl": "c70a7980fdc8262b003736dab339fe0f20413ad494905e6c0574915f42754405",
+        },
+    ),
+}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("case", list(BEFORE))
+def test_prepare_writes_the_same_bytes_as_before(tmp_path: Path, case: str) -> None:
+    settings, expected = BEFORE[case]
+    settings = dict(settings)
+    seed, mask = settings.pop("seed"), settings.pop("mask_label_in_rationale", False)
+    prepare("synth-triage", tmp_path, seed=seed, mask_label_in_rationale=mask, options=settings)
+    assert {name: _sha256(tmp_path / name) for name in expected} == expected
+    record = json.loads((tmp_path / "dataset.json").read_text(encoding="utf-8"))
+    assert {split["file"]: split["sha256"] for split in record["splits"].values()} == expected
+
+
+def test_dataset_json_records_options_leakage_and_counts(tmp_path: Path) -> None:
+    meta = prepare("synth-triage", tmp_path / "plain", seed=2, options={"n": "120"}).metadata
+    assert meta["source"] == "synth-triage" and meta["seed"] == 2 and meta["raw_files"] == []
+    assert meta["options"] == {
+        "mask_label_in_rationale": False,
+        "n": 120,
+        "noise": 0.05,
+        "test_fraction": 0.1,
+        "val_fraction": 0.1,
+    }
+    assert meta["rationale_constructed"] is True and meta["label_set"] == "closed"
+    assert [s["examples"] for s in meta["splits"].values()] == [96, 12, 12]
+    assert meta["splits"]["train"]["label_in_rationale"] > 0
+    assert set(meta["splits"]["train"]["labels"]) == FOUR
+    files = [tmp_path / "plain" / f"{split}.jsonl" for split in ("train", "val", "test")]
+    examples = [e for path in files for e in read_examples(path)]
+    noisy = sum(e.label != e.extra["protocol_label"] for e in examples)
+    assert meta["counts"] == {"cases": 120, "labels_changed_by_noise": noisy}
+
+    masked = prepare(
+        "synth-triage",
+        tmp_path / "masked",
+        seed=2,
+        mask_label_in_rationale=True,
+        options={"n": 120},
+    ).metadata
+    assert all(split["label_in_rationale"] == 0 for split in masked["splits"].values())
+    changed = sum(split["label_in_rationale"] for split in meta["splits"].values())
+    assert masked["masking"] == {"placeholder": "[LABEL]", "rationales_changed": changed}
+
+
+def test_needs_no_data_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "no-such-folder"))
+    result = prepare("synth-triage", tmp_path / "out", seed=0, options={"n": 30})
+    assert result.metadata["splits"]["train"]["examples"] == 24
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "dataset.json",
+        "test.jsonl",
+        "train.jsonl",
+        "val.jsonl",
+    ]
+
+
+def test_numeric_options_are_checked(tmp_path: Path) -> None:
+    source = get_source("synth-triage")
+    assert resolve_options(source, {"n": "50", "noise": 0}) == {
+        "n": 50,
+        "noise": 0.0,
+        "test_fraction": 0.1,
+        "val_fraction": 0.1,
+    }
+    with pytest.raises(R2DError, match="--n must be a whole number, not '2.5'"):
+        resolve_options(source, {"n": "2.5"})
+    with pytest.raises(R2DError, match="--noise must be a number, not 'lots'"):
+        resolve_options(source, {"noise": "lots"})
+    with pytest.raises(R2DError, match="--noise applies to synth-triage only, not to 'pubmedqa'"):
+        resolve_options(get_source("pubmedqa"), {"noise": 0.1})
+    with pytest.raises(R2DError, match="--label-placeholder applies to medreason only"):
+        resolve_options(source, {"label_placeholder": "keep"})
+
+
+def test_protocol_table_is_a_data_file_shipped_with_the_package() -> None:
+    table = resources.files("reason2decide.data.sources.synth_triage") / PROTOCOLS_FILE
+    assert table.is_file()
+    assert len(complaints()) == 13
+    assert sum(len(getattr(c, level)) for c in complaints() for level in LEVELS) == 129
+    assert all(f.negation for c in complaints() for f in c.red_flags)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("complaints: []", "non-empty list under 'complaints'"),
+        ("complaints: [1]", "complaints\\[0\\]"),
+        ("complaints:\n  - complaint: cough\n    phrases: [a cough]\n", "'red_flags' must be"),
+        (
+            "complaints:\n  - complaint: cough\n    phrases: [a cough]\n    red_flags:\n"
+            "      - {text: a, term: b, concern: c}\n",
+            "complaint 'cough': red_flags.*negation",
+        ),
+        ("complaints: [", "not valid YAML"),
+    ],
+)
+def test_a_malformed_protocol_table_names_the_problem(text: str, message: str) -> None:
+    with pytest.raises(R2DError, match=message) as error:
+        parse_protocols(text, "protocols.yaml")
+    assert str(error.value).startswith("protocols.yaml")
