@@ -228,7 +228,7 @@ def test_write_splits_is_byte_identical_for_a_seed(tmp_path: Path) -> None:
     write_splits(tmp_path / "b", n=200, seed=1)
     write_splits(tmp_path / "c", n=200, seed=2)
     assert sizes == {"train": 160, "val": 20, "test": 20}
-    for name in ("train.jsonl", "val.jsonl", "test.jsonl"):
+    for name in ("train.jsonl", "val.jsonl", "test.jsonl", "dataset.json"):
         a = (tmp_path / "a" / name).read_bytes()
         assert a == (tmp_path / "b" / name).read_bytes()
         assert a != (tmp_path / "c" / name).read_bytes()
