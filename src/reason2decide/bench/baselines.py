@@ -48,9 +48,9 @@ from reason2decide.bench.spec import (
 from reason2decide.data.example import Example
 from reason2decide.data.readers import read_examples
 from reason2decide.evaluation.faithfulness import rationale_length_stats
-from reason2decide.evaluation.label_metrics import label_metrics
 from reason2decide.evaluation.report import evaluate_records, rationale_metrics
 from reason2decide.io import read_json, read_jsonl, write_json, write_jsonl
+from reason2decide.label_metrics import label_metrics
 
 #: Decision baselines, then rationale baselines, in table order.
 LABEL_BASELINES = ("majority", "tfidf-lr")
