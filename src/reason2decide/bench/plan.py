@@ -73,7 +73,7 @@ def check_seeds(items: Sequence[int | str]) -> list[int]:
     """The seeds as ints (blank texts dropped); none, non-integers and repeats are user
     errors."""
     seeds: list[int] = []
-    for item in items:
+    for item in [items] if isinstance(items, str) else items:
         if isinstance(item, str) and not item.strip():
             continue
         try:
