@@ -24,7 +24,7 @@ def environment(device: torch.device) -> dict[str, Any]:
     """What a timing depends on: hardware, threads, versions, the commit."""
     import transformers
 
-    from reason2decide.training.runner import _cpu_model
+    from reason2decide.hardware import cpu_model
 
     try:
         commit = subprocess.run(
@@ -38,7 +38,7 @@ def environment(device: torch.device) -> dict[str, Any]:
         commit = ""
     info: dict[str, Any] = {
         "device": str(device),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,

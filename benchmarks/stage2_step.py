@@ -45,8 +45,8 @@ from common import (
 )
 
 from reason2decide.hardware import autocast, resolve_precision
-from reason2decide.inference.label_decoding import predict_labels, predict_labels_eval
 from reason2decide.methods import DSSObjective, Stage2Config, Stage2Objective
+from reason2decide.methods.label_decoding import predict_labels, predict_labels_eval
 
 STEP_MODES = ("dss", "no-sampling", "score", "score-unshared", "generate", "reference")
 LABEL_MODES = ("score", "score-unshared", "generate", "reference")

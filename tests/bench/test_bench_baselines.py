@@ -19,7 +19,7 @@ from reason2decide.bench.baselines import (
 )
 from reason2decide.data.example import Example
 from reason2decide.evaluation.bleu import rationale_bleu
-from reason2decide.evaluation.label_metrics import label_metrics
+from reason2decide.label_metrics import label_metrics
 
 LABELS = ["no", "yes"]
 

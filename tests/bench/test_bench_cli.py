@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from reason2decide.bench import parse_methods, parse_seeds
 from reason2decide.cli import app
+from reason2decide.cli.bench import parse_methods, parse_seeds
 from reason2decide.errors import R2DError
 
 runner = CliRunner()
@@ -112,7 +112,7 @@ def fake_run(
 
 def test_plan_states_and_clashes(data, tmp_path):
     from reason2decide.bench import BenchSpec, plan_bench
-    from reason2decide.bench.runner import eval_settings
+    from reason2decide.bench.plan import eval_settings
 
     spec = BenchSpec(data=data, output=tmp_path / "b", methods=["sft"], seeds=[0, 1, 2, 3])
     plan = plan_bench(spec, say=lambda _: None)
@@ -139,7 +139,7 @@ def test_plan_states_and_clashes(data, tmp_path):
 
 def test_other_rationale_decoding_reevaluates_without_retraining(data, tmp_path):
     from reason2decide.bench import BenchSpec, plan_bench
-    from reason2decide.bench.runner import eval_settings
+    from reason2decide.bench.plan import eval_settings
     from reason2decide.generation import GREEDY, GenerationSettings
 
     spec = BenchSpec(data=data, output=tmp_path / "b", methods=["sft"], seeds=[0, 1, 2])
@@ -176,7 +176,7 @@ def test_bench_under_several_processes_is_refused(data, tmp_path, monkeypatch):
 
 def test_compare_to_names_a_row_and_is_checked_before_anything_runs(data, tmp_path):
     from reason2decide.bench import BenchSpec, plan_bench
-    from reason2decide.bench.runner import reference_row
+    from reason2decide.bench.plan import reference_row
 
     def reference(**options):
         spec = BenchSpec(data=data, output=tmp_path / "b", methods=["sft", "dss"], **options)

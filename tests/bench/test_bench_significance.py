@@ -14,7 +14,7 @@ from reason2decide.bench.significance import (
     mean_statistic,
     paired_bootstrap,
 )
-from reason2decide.evaluation.label_metrics import label_metrics
+from reason2decide.label_metrics import label_metrics
 
 
 def test_a_clear_difference_excludes_zero():

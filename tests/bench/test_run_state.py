@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from reason2decide.bench.runner import run_state
+from reason2decide.bench.plan import run_state
 from reason2decide.errors import R2DError
 from reason2decide.generation import GenerationSettings
 

@@ -107,7 +107,7 @@ def test_bad_value_is_a_user_error_naming_the_setting(toy, tmp_path, command):
 
 
 def test_bench_passes_the_settings_on(toy, tmp_path, monkeypatch):
-    from reason2decide.bench import runner as bench_runner
+    from reason2decide.bench import execute as bench_runner
 
     seen = {}
 

@@ -9,7 +9,6 @@ import torch
 from reason2decide.backbones import load_backbone
 from reason2decide.data.readers import read_examples
 from reason2decide.errors import R2DError
-from reason2decide.inference.label_decoding import predict_labels_eval
 from reason2decide.methods import (
     METHODS,
     DSSConfig,
@@ -23,6 +22,7 @@ from reason2decide.methods import (
     method_stages,
 )
 from reason2decide.methods.base import draw_generator
+from reason2decide.methods.label_decoding import predict_labels_eval
 from tiny_models import save_tiny_t5, write_toy_dataset
 
 LABELS = ["no", "yes"]

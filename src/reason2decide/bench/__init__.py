@@ -1,7 +1,13 @@
 """``r2d bench``: every method × seed with the same budget, then one table and its plots.
 
-- :mod:`~reason2decide.bench.runner`: plan the grid, train/resume/evaluate each run, skip
-  complete ones (:func:`run_bench`, :class:`BenchSpec`).
+- :mod:`~reason2decide.bench.spec`: what the parts share: :class:`BenchSpec`, a planned run,
+  the plan, folder and file names.
+- :mod:`~reason2decide.bench.plan`: what runs (methods × seeds, the data files, which runs are
+  complete, to evaluate, to resume or new), every check before anything trains
+  (:func:`plan_bench`).
+- :mod:`~reason2decide.bench.examples`: the test cases, the label set, the rationale check.
+- :mod:`~reason2decide.bench.execute`: train/resume/evaluate each planned run, the baselines,
+  then the reports (:func:`run_bench`).
 - :mod:`~reason2decide.bench.variants`: named variants of the training options (``--variant``),
   e.g. Stage-1/Stage-2 rationale sources; one results row per method × variant.
 - :mod:`~reason2decide.bench.zero_shot`: the ``zero-shot-llm`` method (an LLM server, not
@@ -12,7 +18,8 @@
 - :mod:`~reason2decide.bench.comparisons`: every row against the reference row, from the
   prediction files.
 - :mod:`~reason2decide.bench.aggregate`: mean ± sample std per metric and method (pure).
-- :mod:`~reason2decide.bench.report`: results.md, results.csv, results.json, the rich table.
+- :mod:`~reason2decide.bench.report`: results.csv, results.json, the rich table;
+  :mod:`~reason2decide.bench.markdown`: the text of results.md.
 - :mod:`~reason2decide.bench.plots`: bar charts per metric and training curves per method.
 """
 
@@ -27,16 +34,14 @@ from reason2decide.bench.aggregate import (
     row_label,
     summarize,
 )
-from reason2decide.bench.runner import (
+from reason2decide.bench.execute import BenchOutcome, run_bench
+from reason2decide.bench.plan import make_plan, plan_bench
+from reason2decide.bench.spec import (
     BENCH_METHODS,
     DEFAULT_METHODS,
-    BenchOutcome,
+    BenchPlan,
     BenchSpec,
     PlannedRun,
-    parse_methods,
-    parse_seeds,
-    plan_bench,
-    run_bench,
 )
 from reason2decide.bench.variants import Variant, parse_variant, parse_variants
 from reason2decide.bench.zero_shot import ZERO_SHOT_METHOD, ZeroShotSpec
@@ -47,6 +52,7 @@ __all__ = [
     "METRICS",
     "ZERO_SHOT_METHOD",
     "BenchOutcome",
+    "BenchPlan",
     "BenchSpec",
     "MethodSummary",
     "PlannedRun",
@@ -57,8 +63,7 @@ __all__ = [
     "aggregate",
     "flatten_metrics",
     "format_summary",
-    "parse_methods",
-    "parse_seeds",
+    "make_plan",
     "parse_variant",
     "parse_variants",
     "plan_bench",

@@ -18,7 +18,8 @@ rationales with the same BLEU and BERTScore as the trained methods:
   or ``?`` followed by a space, or at a line break);
 - ``copy-input``: the whole input text, the question as the model reads it.
 
-Every baseline is deterministic and sees no seed: it runs once per bench. Scoring reuses
+Every baseline is deterministic and sees no seed: it runs once per bench
+(:func:`run_reference_baselines`, from the bench's plan). Scoring reuses
 :mod:`reason2decide.evaluation` (``evaluate_records``, ``rationale_metrics``,
 ``rationale_length_stats``); nothing here computes a metric itself.
 """
@@ -34,11 +35,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reason2decide.bench.aggregate import RunResult, flatten_metrics
+from reason2decide.bench.examples import columns
+from reason2decide.bench.spec import (
+    BASELINES_DIR,
+    METRICS_FILE,
+    PREDICTIONS_FILE,
+    BenchPlan,
+    BenchSpec,
+    Say,
+)
 from reason2decide.data.example import Example
+from reason2decide.data.readers import read_examples
 from reason2decide.evaluation.faithfulness import rationale_length_stats
-from reason2decide.evaluation.label_metrics import label_metrics
 from reason2decide.evaluation.report import evaluate_records, rationale_metrics
 from reason2decide.io import read_json, read_jsonl, write_json, write_jsonl
+from reason2decide.label_metrics import label_metrics
 
 #: Decision baselines, then rationale baselines, in table order.
 LABEL_BASELINES = ("majority", "tfidf-lr")
@@ -61,8 +73,6 @@ DESCRIPTIONS = {
     "copy-input": "rationale = the whole input text",
 }
 
-PREDICTIONS_FILE = "predictions.jsonl"
-METRICS_FILE = "metrics.json"
 
 _LABEL_KEYS = ("accuracy", "macro_f1", "ece")
 _FAITHFULNESS_KEYS = ("consistency", "sufficiency", "gold_robustness")
@@ -325,3 +335,60 @@ def run_baselines(
         write_json(metrics_path, metrics)
         results.append(BaselineResult(name, metrics, records, info=info, seconds=seconds))
     return results
+
+
+# ---------------------------------------------------------------------- in a bench
+def run_reference_baselines(
+    spec: BenchSpec,
+    plan: BenchPlan,
+    examples: Sequence[Example],
+    labels: Sequence[str],
+    say: Say,
+) -> list[RunResult]:
+    """The reference baselines on the test examples (recomputed only when the data or the
+    evaluation settings changed), as results rows marked ``baseline``."""
+    from reason2decide.data.fingerprint import fingerprint
+
+    started = time.perf_counter()
+    config, splits = plan.shared, plan.splits
+    train = read_examples(splits["train"], columns(config, None))
+    val = read_examples(splits["val"], columns(config, None))
+    folder = plan.output / BASELINES_DIR
+    found = run_baselines(
+        folder,
+        train,
+        val,
+        examples,
+        labels,
+        {
+            **plan.settings,
+            "train_sha256": fingerprint(splits["train"])["sha256"],
+            "val_sha256": fingerprint(splits["val"])["sha256"],
+            "question_col": config.question_col,
+            "label_col": config.label_col,
+            "rationale_col": config.rationale_col,
+        },
+        with_bertscore=spec.with_bertscore,
+        bertscore_model=spec.bertscore_model,
+        bertscore_layers=spec.bertscore_layers,
+        say=say,
+    )
+    seconds = round(time.perf_counter() - started, 2)
+    computed = [b.name for b in found if b.computed]
+    say(
+        f"baselines: {', '.join(b.name for b in found)}"
+        + (f" (computed {', '.join(computed)} in {seconds:.0f} s)" if computed else " (reused)")
+    )
+    return [
+        RunResult(
+            method=b.name,
+            seed=None,
+            path=str(folder / b.name),
+            metrics=flatten_metrics(b.metrics),
+            action="computed" if b.computed else "skipped",
+            eval_wall_s=b.seconds,
+            extra={"train_wall_s": None, "steps": {}, "baseline": {"kind": b.kind, **b.info}},
+            baseline=True,
+        )
+        for b in found
+    ]

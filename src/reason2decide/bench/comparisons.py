@@ -19,11 +19,13 @@ test case is its id (the n-th repeat of an id is a case of its own). The bootstr
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reason2decide.bench.aggregate import RunResult
 from reason2decide.bench.significance import (
     BOOTSTRAP_SEED,
     N_RESAMPLES,
@@ -33,6 +35,8 @@ from reason2decide.bench.significance import (
     mean_statistic,
     paired_bootstrap,
 )
+from reason2decide.bench.spec import EVAL_DIR, PREDICTIONS_FILE, BenchPlan, BenchSpec, Say
+from reason2decide.bench.zero_shot import ZERO_SHOT_METHOD
 from reason2decide.io import read_json, read_jsonl, write_json
 
 #: Metrics compared, in table order. macro-F1 is recomputed on each resample; every other one
@@ -291,3 +295,58 @@ def compare_rows(
             )
         result.intervals[row.name] = intervals
     return result
+
+
+# ---------------------------------------------------------------------- a bench's rows
+def row_predictions(
+    spec: BenchSpec, plan: BenchPlan, results: Sequence[RunResult]
+) -> list[RowPredictions]:
+    """Where each row's prediction records are (a seed-independent row under seed None: the
+    baselines, and ``zero-shot-llm`` at temperature 0), rows in plan order."""
+    seedless_llm = spec.llm is not None and spec.llm.temperature == 0
+    rows: dict[str, RowPredictions] = {}
+    for run in results:
+        if run.baseline:
+            seed, path = None, Path(run.path) / PREDICTIONS_FILE
+        else:
+            seed = None if run.method == ZERO_SHOT_METHOD and seedless_llm else run.seed
+            path = Path(run.path) / EVAL_DIR / PREDICTIONS_FILE
+        rows.setdefault(run.row, RowPredictions(run.row, {})).predictions[seed] = path
+    order = plan.rows
+    return [rows[r] for r in order if r in rows] + [rows[r] for r in rows if r not in order]
+
+
+def compare_with_reference(
+    spec: BenchSpec,
+    plan: BenchPlan,
+    results: Sequence[RunResult],
+    labels: Sequence[str],
+    say: Say,
+) -> Comparisons | None:
+    """Paired bootstrap intervals of every row against the plan's reference row (None when
+    ``bootstrap_resamples`` is 0, or there is nothing to compare)."""
+    if spec.bootstrap_resamples == 0:
+        return None
+    rows = row_predictions(spec, plan, results)
+    reference = plan.reference
+    if len(rows) < 2:
+        return None
+    if reference not in {r.name for r in rows}:
+        say(f"note: the reference row {reference!r} did not run; no intervals computed.")
+        return None
+    started = time.perf_counter()
+    comparisons = compare_rows(
+        rows,
+        reference,
+        labels,
+        with_bertscore=spec.with_bertscore,
+        bertscore_model=spec.bertscore_model,
+        bertscore_layers=spec.bertscore_layers,
+        n_resamples=spec.bootstrap_resamples,
+    )
+    say(
+        f"paired bootstrap against {reference} ({spec.bootstrap_resamples} resamples) in "
+        f"{time.perf_counter() - started:.0f} s: {len(comparisons.excluding_zero())} "
+        "differences exclude zero"
+    )
+    return comparisons

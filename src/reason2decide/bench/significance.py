@@ -66,7 +66,7 @@ def mean_statistic(values: Sequence[float]) -> Statistic:
 def macro_f1_statistic(
     gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]
 ) -> Statistic:
-    """Macro-F1 over ``labels``, as :func:`~reason2decide.evaluation.label_metrics` computes it:
+    """Macro-F1 over ``labels``, as :func:`~reason2decide.label_metrics` computes it:
     per class F1 = 2·TP / (predicted + gold) (0 when the class is neither predicted nor gold),
     averaged over ``labels``; a prediction or gold label outside ``labels`` counts for no
     class."""

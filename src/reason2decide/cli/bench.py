@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import typer
@@ -34,6 +35,22 @@ copying the input's last sentences or the whole input as rationale), and every r
 from --compare-to (default: the first method) with a paired bootstrap 95% interval over the test
 cases pooled across seeds. See docs/bench.md.
 """
+
+
+def parse_methods(text: str | Sequence[str]) -> list[str]:
+    """Method names from ``--methods r2d,sft`` (or a list): the trained methods and
+    ``zero-shot-llm``; none, unknown or repeated names are user errors."""
+    from reason2decide.bench.plan import check_methods
+
+    return check_methods(text.split(",") if isinstance(text, str) else text)
+
+
+def parse_seeds(text: str | Sequence[int]) -> list[int]:
+    """Seeds from ``--seeds 0,1,2`` (or a list of ints); none, non-integers and repeats are
+    user errors."""
+    from reason2decide.bench.plan import check_seeds
+
+    return check_seeds(text.split(",") if isinstance(text, str) else list(text))
 
 
 def _given_command(ctx: typer.Context) -> str:
@@ -178,8 +195,9 @@ def bench(
     generation: GenerationSettings,  # from the flags generation_options adds
 ) -> None:
     """Run the benchmark grid and print its results table."""
+    from reason2decide.bench.execute import run_bench
     from reason2decide.bench.report import results_table
-    from reason2decide.bench.runner import BenchSpec, parse_methods, parse_seeds, run_bench
+    from reason2decide.bench.spec import BenchSpec
     from reason2decide.bench.variants import parse_variants
     from reason2decide.bench.zero_shot import ZeroShotSpec
 

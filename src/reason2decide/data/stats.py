@@ -1,5 +1,8 @@
 """Data-set statistics and sanity checks: labels, lengths, leakage, duplicates across splits.
 
+One file on purpose (over 400 lines): ``r2d data stats`` and the warnings at the start of a
+training run are the same checks, computed once here and only formatted differently.
+
 :func:`dataset_stats` computes them for ``r2d data stats`` and :func:`format_stats` prints them;
 :func:`training_data_warnings` turns the same checks into the warnings a training run prints at
 start.

@@ -8,7 +8,6 @@ from reason2decide.evaluation.bertscore import (
     resolve_encoder,
 )
 from reason2decide.evaluation.bleu import bleu_tokenize, example_bleu, rationale_bleu
-from reason2decide.evaluation.label_metrics import expected_calibration_error, label_metrics
 from reason2decide.evaluation.report import (
     evaluate_records,
     metrics_table,
@@ -16,6 +15,7 @@ from reason2decide.evaluation.report import (
     scored_rationale,
     write_metrics,
 )
+from reason2decide.label_metrics import expected_calibration_error, label_metrics
 
 __all__ = [
     "bertscore",

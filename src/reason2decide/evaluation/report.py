@@ -11,9 +11,9 @@ from rich.table import Table
 from reason2decide.errors import R2DError
 from reason2decide.evaluation.bertscore import bertscore, resolve_encoder
 from reason2decide.evaluation.bleu import rationale_bleu
-from reason2decide.evaluation.label_metrics import expected_calibration_error, label_metrics
 from reason2decide.evaluation.repetition import repetition_stats
 from reason2decide.io import write_json
+from reason2decide.label_metrics import expected_calibration_error, label_metrics
 
 ABSENT = "—"
 _RATIONALE_KEYS = ("bleu", "bertscore_precision", "bertscore_recall", "bertscore_f1")

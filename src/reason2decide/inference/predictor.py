@@ -15,8 +15,8 @@ from tqdm.auto import tqdm
 from reason2decide.backbones import Backbone, GenerationSettings, load_backbone
 from reason2decide.errors import R2DError
 from reason2decide.hardware import autocast, no_grad_context, resolve_precision
-from reason2decide.inference.label_decoding import predict_labels
 from reason2decide.io import read_json
+from reason2decide.methods.label_decoding import predict_labels
 from reason2decide.prompts import conditioned_explain_prompt, explain_prompt
 
 #: How a model writes its rationale: after ``given label: ŷ, explain: x`` (Reason2Decide),

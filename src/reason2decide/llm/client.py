@@ -1,5 +1,8 @@
 """A client for OpenAI-compatible chat servers (vLLM, llama.cpp, Ollama, hosted APIs).
 
+One file on purpose (over 400 lines): cache, retries and concurrency wrap the same request
+object and share its key; the teacher, the zero-shot baseline and the judge use them together.
+
 What it adds to the ``openai`` package:
 
 - an on-disk cache keyed by the full request (server URL, model, messages and every sampling

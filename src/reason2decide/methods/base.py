@@ -20,7 +20,7 @@ from torch import nn
 from reason2decide.backbones import Backbone
 from reason2decide.data.example import Example
 from reason2decide.distributed import gather_shards, shard
-from reason2decide.inference.label_decoding import predict_labels_eval
+from reason2decide.methods.label_decoding import predict_labels_eval
 from reason2decide.prompts import explain_prompt
 
 
@@ -116,7 +116,7 @@ class Objective(ABC):
         In a multi-process run each process predicts every n-th batch and the labels are
         gathered: the result equals a one-process run's.
         """
-        from reason2decide.evaluation.label_metrics import label_metrics
+        from reason2decide.label_metrics import label_metrics
 
         local = []
         for index, chunk in shard(batched(list(examples), self.eval_batch_size)):

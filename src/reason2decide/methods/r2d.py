@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from reason2decide.data.example import Example
-from reason2decide.inference.label_decoding import predict_labels, predict_labels_eval
 from reason2decide.methods.base import Objective, StepOutput, draw_generator
+from reason2decide.methods.label_decoding import predict_labels, predict_labels_eval
 from reason2decide.methods.schedules import Stage2Schedule
 from reason2decide.prompts import conditioned_explain_prompt, explain_prompt, predict_prompt
 

@@ -25,8 +25,8 @@ from torch import nn
 
 from reason2decide.data.example import Example
 from reason2decide.distributed import gather_objects
-from reason2decide.inference.label_decoding import predict_labels, predict_labels_eval
 from reason2decide.methods.base import StepOutput, draw_generator
+from reason2decide.methods.label_decoding import predict_labels, predict_labels_eval
 from reason2decide.methods.r2d import Stage2Config, Stage2Objective
 from reason2decide.methods.schedules import RunningThreshold, confidence_gate, gumbel_temperature
 from reason2decide.prompts import PREDICT_PREFIX, conditioned_explain_prompt, predict_prompt

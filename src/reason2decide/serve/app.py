@@ -1,4 +1,9 @@
-"""The FastAPI application: JSON API under ``/v1``, health checks, metrics and the web page."""
+"""The FastAPI application: JSON API under ``/v1``, health checks, metrics and the web page.
+
+One file on purpose (a little over 400 lines): the routes share one set of dependencies
+(authorisation, limits, the batcher, the audit log) built in :func:`create_app`; the work itself
+is in the neighbouring modules.
+"""
 
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ from reason2decide.distributed import (
     world_size,
 )
 from reason2decide.errors import R2DError
-from reason2decide.hardware import resolve_precision
+from reason2decide.hardware import cpu_model, resolve_precision
 from reason2decide.io import read_json, write_json
 from reason2decide.methods import build_objective, method_spec, method_stages
 from reason2decide.training.config import (
@@ -387,7 +387,7 @@ def environment_info() -> dict[str, Any]:
         "transformers": transformers.__version__,
         "accelerate": accelerate.__version__,
         "platform": platform.platform(),
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
     }
@@ -395,18 +395,6 @@ def environment_info() -> dict[str, Any]:
         info["gpu"] = torch.cuda.get_device_name(0)
         info["gpu_count"] = torch.cuda.device_count()
     return info
-
-
-def _cpu_model() -> str:
-    """The processor's model name (``/proc/cpuinfo`` on Linux), else what platform says."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _now() -> str:

@@ -1,4 +1,9 @@
-"""Turning ``predict: x`` into a label: closed-set scoring or free greedy generation."""
+"""Turning ``predict: x`` into a label: closed-set scoring or free greedy generation.
+
+The methods decode labels this way while they train (validation, r2d's and r2dc's scheduled
+sampling), and :class:`~reason2decide.inference.Predictor` does at inference, so it lives here,
+in the methods layer, and the inference layer imports it from here.
+"""
 
 from __future__ import annotations
 

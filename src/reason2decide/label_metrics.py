@@ -1,4 +1,9 @@
-"""Decision metrics over a fixed label set: accuracy, macro-F1, per-class scores, confusion, ECE."""
+"""Decision metrics over a fixed label set: accuracy, macro-F1, per-class scores, confusion, ECE.
+
+Pure functions of labels and probabilities. They sit at the bottom of the package, below
+``methods/``, because validation during training scores with them as well as the test-set
+evaluation (:mod:`reason2decide.evaluation` re-exports them) and the bench's baselines.
+"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 import pytest
 
 from reason2decide.errors import R2DError
-from reason2decide.evaluation import expected_calibration_error, label_metrics
+from reason2decide.label_metrics import expected_calibration_error, label_metrics
 
 LABELS = ["yes", "no", "maybe"]
 GOLD = ["yes", "yes", "yes", "no", "no", "maybe"]
