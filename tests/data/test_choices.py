@@ -205,6 +205,13 @@ def test_ambiguous_file_asks_for_the_answer_format(tmp_path: Path) -> None:
     assert read_examples(path, _cols("index1"))[0].label == "Aspirin"
 
 
+def test_formats_that_fit_and_agree_are_no_ambiguity(tmp_path: Path) -> None:
+    # "C" is both the text and the letter of the third option
+    rows = [{"question": "q", "opa": "A", "opb": "B12", "opc": "C", "opd": "D", "cop": "C"}]
+    (example,) = read_examples(_jsonl(tmp_path / "mc.jsonl", rows), _cols())
+    assert example.label == "C"
+
+
 def test_answer_matching_no_option_names_the_row(tmp_path: Path) -> None:
     rows = _column_rows("text")
     rows[2]["cop"] = "Vitamin K"

@@ -20,11 +20,13 @@ Answer formats (``answer_format``):
 - ``letter``: ``A``, ``B``, ... (case-insensitive; ``"B."``, ``"B)"`` and ``"(B)"`` are accepted).
 - ``index0`` / ``index1``: the option's position counted from 0 / from 1, as an integer or a
   string of digits (``2``, ``"2"``, ``2.0``).
-- ``auto``: the reader decides once per file: the one format under which every labelled row's
-  answer names an option. A file where two formats fit every row (e.g. all answers are 1, 2 or 3
-  of four options: 0-based or 1-based?) is an error asking for the explicit setting; a file where
-  no format fits every row is an error naming the first row that breaks the format most rows
-  follow.
+- ``auto``: the reader decides once per file (never per row): the format under which every
+  labelled row's answer names an option. A file where two formats fit every row but read some
+  answer as different options (e.g. all answers are 1, 2 or 3 of four options: 0-based or
+  1-based?) is an error asking for the explicit setting; formats that fit and agree on every row
+  are no ambiguity. A file where no format fits every row is an error naming the first row that
+  breaks the format most rows follow. With thousands of rows a 0- or 1-based file shows itself
+  (some answer is 0, or some is the last position + 1); small files may need the setting.
 
 Letters and indices count the options as the source lists them, empty ones included: with
 ``opa="X", opb="", opc="Y"`` the answer ``C`` (or ``index0`` 2) is ``"Y"``, which is shown to the

@@ -714,26 +714,8 @@ def _resolve_answers(
         )
     note = ""
     if answer_format == "auto":
-        fits = {name: sum(_names_option(a, name) for a in answers) for name in CONCRETE_FORMATS}
-        everywhere = [name for name in CONCRETE_FORMATS if fits[name] == len(answers)]
-        if len(everywhere) > 1:
-            sample = answers[0]
-            kinds = " or ".join(_FORMAT_WORDS[name] for name in everywhere)
-            raise R2DError(
-                f"cannot tell whether the answers are {kinds}: "
-                f"every answer fits each (e.g. {sample.raw!r} at {unit} {sample.line})",
-                path=source,
-                field=field,
-                hint=f"set the answer format: --answer-format {'|'.join(everywhere)}",
-            )
-        answer_format = everywhere[0] if everywhere else max(CONCRETE_FORMATS, key=fits.__getitem__)
-        if not everywhere:
-            note = (
-                f" (read as {_FORMAT_WORDS[answer_format]}, as in {fits[answer_format]} of "
-                f"{len(answers)} rows)"
-                if fits[answer_format]
-                else " (as text, letter or index)"
-            )
+        answer_format, note = _detect_format(source, unit, field, answers)
+        if note:
             hint = f"fix the answer, or set --answer-format ({', '.join(CONCRETE_FORMATS)})"
     for answer in answers:
         position = answer_position(answer.raw, answer_format, answer.options)
@@ -759,6 +741,37 @@ def _resolve_answers(
                 hint=hint,
             )
         examples[answer.index] = replace(examples[answer.index], label=answer.options[position])
+
+
+def _detect_format(source: Path, unit: str, field: str, answers: list[_Answer]) -> tuple[str, str]:
+    """The one answer format under which every answer names an option, and ``""``; where several
+    fit but read some answer differently, an error; where none fits, the format most answers
+    follow and a note saying so (the caller then reports the first row that breaks it)."""
+    fits = {name: sum(_names_option(a, name) for a in answers) for name in CONCRETE_FORMATS}
+    everywhere = [name for name in CONCRETE_FORMATS if fits[name] == len(answers)]
+    if everywhere:
+        readings = {
+            name: [answer_position(a.raw, name, a.options) for a in answers] for name in everywhere
+        }
+        first = readings[everywhere[0]]
+        for name in everywhere[1:]:
+            differ = next((i for i, p in enumerate(readings[name]) if p != first[i]), None)
+            if differ is None:
+                continue  # both formats read every answer as the same option
+            sample = answers[differ]
+            kinds = " or ".join(_FORMAT_WORDS[n] for n in (everywhere[0], name))
+            raise R2DError(
+                f"cannot tell whether the answers are {kinds}: every answer fits both, and they "
+                f"disagree on {sample.raw!r} at {unit} {sample.line}",
+                path=source,
+                field=field,
+                hint=f"set the answer format: --answer-format {everywhere[0]}|{name}",
+            )
+        return everywhere[0], ""
+    best = max(CONCRETE_FORMATS, key=fits.__getitem__)
+    if not fits[best]:
+        return best, " (as text, letter or index)"
+    return best, f" (read as {_FORMAT_WORDS[best]}, as in {fits[best]} of {len(answers)} rows)"
 
 
 def _short(text: str, limit: int = 40) -> str:
