@@ -319,6 +319,8 @@ def test_choice_setting_is_checked_when_made() -> None:
         ChoiceColumns(column="options", answer_format="number")
     with pytest.raises(R2DError, match="repeat"):
         ChoiceColumns(columns=("a", "a"))
+    with pytest.raises(R2DError, match="empty options column"):
+        ChoiceColumns(column=" ")
     with pytest.raises(R2DError, match="--choices-sep"):
         ChoiceColumns(columns=("a", "b"), sep="|")
     with pytest.raises(R2DError, match="option column"):

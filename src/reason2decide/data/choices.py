@@ -80,6 +80,10 @@ class ChoiceColumns:
                 field="choices",
                 hint="pass exactly one of --choices-cols and --choices-col",
             )
+        if self.column is not None:
+            if not self.column.strip():
+                raise R2DError("empty options column name", field="choices_col")
+            object.__setattr__(self, "column", self.column.strip())
         if self.columns:
             names = [name.strip() for name in self.columns]
             if any(not name for name in names):
@@ -121,7 +125,7 @@ class ChoiceColumns:
     @property
     def source_columns(self) -> tuple[str, ...]:
         """The columns the options are read from."""
-        return self.columns if self.columns else (self.column,)  # type: ignore[return-value]
+        return self.columns or (self.column or "",)
 
     @classmethod
     def from_flags(

@@ -18,7 +18,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -467,6 +467,10 @@ class _Layout:
         return used
 
 
+#: Makes the error about one record: (message, field, hint) → error.
+_Fail = Callable[..., R2DError]
+
+
 class _Answer(NamedTuple):
     """A labelled case with options, whose answer is resolved once the file's format is known."""
 
@@ -569,7 +573,7 @@ def _render_template(
     layout: _Layout,
     values: dict[str, Any],
     choices: tuple[str, ...] | None,
-    fail: Any,
+    fail: _Fail,
 ) -> str:
     """The input text the template builds from a record."""
     template = layout.template
@@ -647,12 +651,15 @@ def _read_options(source: Path, row: _Row, layout: _Layout, unit: str) -> list[s
 
 
 def _option_list(
-    value: Any, spec: ChoiceColumns, fail: Any, column: str, explicit: bool
+    value: Any, spec: ChoiceColumns, fail: _Fail, column: str, explicit: bool
 ) -> list[str]:
     """The options held in one cell: a list, an ``{"A": ..., "B": ...}`` object, or a string
     (split on ``spec.sep``, else read as a JSON list)."""
     how = (
-        "pass --choices-sep to split it" if explicit else "rename the column or pass --choices-sep"
+        "pass --choices-sep to split it"
+        if explicit
+        else "a 'choices' column is read as the options; to split it pass --choices-col choices "
+        "--choices-sep SEP, or rename the column"
     )
     if isinstance(value, str):
         if spec.sep is not None:
