@@ -49,3 +49,12 @@ def test_mask_examples_and_count() -> None:
     assert masked[1].rationale is None and masked[2].rationale == "Unclear."
     assert examples[0].rationale == "Yes, it works."  # the input is not changed
     assert count_leaking(masked) == (0, 2)
+
+
+def test_mask_examples_keeps_the_case_options() -> None:
+    example = Example(
+        "m1", "Which?\n\nOptions:\nA. x\nB. y", "y", "It is y.", extra={"s": 1}, choices=("x", "y")
+    )
+    (masked,) = mask_examples([example])
+    assert masked.rationale == "It is [LABEL]."
+    assert masked.choices == ("x", "y") and masked.extra == {"s": 1}

@@ -222,3 +222,30 @@ def test_prepare_cli_writes_the_files(tmp_path: Path) -> None:
     assert meta["seed"] == 3 and meta["options"]["mask_label_in_rationale"] is True
     first = json.loads((out / "train.jsonl").read_text().split("\n")[0])
     assert first["rationale"] == "Ans. [LABEL] is right."
+
+
+def test_choice_stats_count_options_and_gold_positions() -> None:
+    def mc(i: int, options: tuple[str, ...], gold: int) -> Example:
+        return Example(f"m{i}", f"q{i}", options[gold], choices=options)
+
+    splits = {
+        "train": [
+            mc(0, ("x", "y", "z", "w"), 0),
+            mc(1, ("x", "y", "z", "w"), 0),
+            mc(2, ("x", "y", "z", "w"), 2),
+            mc(3, ("x", "y"), 1),
+            _ex(4, "yes"),
+        ],
+        "test": [_ex(5, "no")],
+    }
+    stats = dataset_stats(splits)
+    assert stats["splits"]["train"]["choices"] == {
+        "cases": 4,
+        "options_per_case": {"2": 1, "4": 3},
+        "gold_position": {"A": 2, "B": 1, "C": 1},
+    }
+    assert "choices" not in stats["splits"]["test"]
+    report = format_stats(stats)
+    assert "gold answer by position" in report
+    assert "train      4      2-4  50.0%  25.0%  25.0%" in report
+    assert "gold answer" not in format_stats(dataset_stats({"test": splits["test"]}))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 
 from reason2decide.data.example import Example
 
@@ -55,10 +56,8 @@ def mask_examples(
             masked.append(example)
             continue
         masked.append(
-            Example(
-                id=example.id,
-                question=example.question,
-                label=example.label,
+            replace(
+                example,
                 rationale=mask_label(example.rationale, example.label, placeholder),
                 extra=dict(example.extra),
             )

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from reason2decide.data.choices import letter
 from reason2decide.data.example import Example
 from reason2decide.data.leakage import count_leaking
 from reason2decide.errors import R2DError
@@ -164,6 +165,9 @@ def split_stats(
         "duplicate_ids": _duplicate_ids(examples),
         "labels": label_distribution(examples),
     }
+    choices = choice_stats(examples)
+    if choices is not None:
+        stats["choices"] = choices
     if tokenizer is not None:
         questions = token_lengths([example.question for example in examples], tokenizer)
         rationales = token_lengths(
@@ -178,6 +182,25 @@ def split_stats(
             f"over_{target_limit}": sum(1 for n in rationales if n > target_limit),
         }
     return stats
+
+
+def choice_stats(examples: Sequence[Example]) -> dict[str, Any] | None:
+    """Cases with their own options: how many, options per case, and where the gold answer sits
+    (counts by letter: a skew shows a position a model can learn instead of the content).
+    ``None`` when no case has options."""
+    with_choices = [example for example in examples if example.choices is not None]
+    if not with_choices:
+        return None
+    sizes = Counter(len(example.choices or ()) for example in with_choices)
+    positions: Counter[str] = Counter()
+    for example in with_choices:
+        if example.label in (example.choices or ()):
+            positions[letter((example.choices or ()).index(example.label))] += 1
+    return {
+        "cases": len(with_choices),
+        "options_per_case": {str(size): sizes[size] for size in sorted(sizes)},
+        "gold_position": {key: positions[key] for key in sorted(positions)},
+    }
 
 
 def dataset_stats(
@@ -332,6 +355,27 @@ def format_stats(stats: Mapping[str, Any]) -> str:
             row.append(f"{count} ({_pct(count, splits[name]['examples'])})")
         rows.append(row)
     lines += _table(["label", *names], rows)
+
+    with_choices = [name for name in names if splits[name].get("choices")]
+    if with_choices:
+        letters = sorted(
+            {key for name in with_choices for key in splits[name]["choices"]["gold_position"]}
+        )
+        lines += ["", "Multiple choice: cases with their own options, gold answer by position"]
+        rows = []
+        for name in with_choices:
+            entry = splits[name]["choices"]
+            sizes = [int(size) for size in entry["options_per_case"]]
+            span = str(sizes[0]) if len(sizes) == 1 else f"{sizes[0]}-{sizes[-1]}"
+            rows.append(
+                [
+                    name,
+                    str(entry["cases"]),
+                    span,
+                    *(_pct(entry["gold_position"].get(key, 0), entry["cases"]) for key in letters),
+                ]
+            )
+        lines += _table(["split", "cases", "options", *letters], rows)
 
     if stats.get("tokenizer"):
         limits = stats["limits"]
