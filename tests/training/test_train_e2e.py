@@ -165,3 +165,17 @@ def test_stage_two_alone_starts_from_init(tmp_path, trained):
     manifest = run_training(config, say=lambda _: None)
     assert list(manifest["stages"]) == ["stage2"]
     assert manifest["stages"]["stage2"]["init"].endswith("run/stage1/model")
+
+
+def test_repeat_task_reaches_the_saved_model_and_the_predictor(tmp_path):
+    texts = write_toy_dataset(tmp_path / "data")
+    model = save_tiny_llama(tmp_path / "init", texts)
+    config = config_for(
+        tmp_path / "data", model, tmp_path / "run", method="sft", max_steps=2, repeat_task=True
+    )
+    assert config.repeat_task is True
+    run_training(config, say=lambda _: None)
+    saved = json.loads((tmp_path / "run" / "model" / "backbone.json").read_text())
+    assert saved["repeat_task"] is True
+    predictor = Predictor.from_output(tmp_path / "run", batch_size=4)
+    assert predictor.backbone.repeat_task is True
