@@ -367,6 +367,7 @@ def run_reference_baselines(
             "question_col": config.question_col,
             "label_col": config.label_col,
             "rationale_col": config.rationale_col,
+            "columns": config.columns().to_dict(),
         },
         with_bertscore=spec.with_bertscore,
         bertscore_model=spec.bertscore_model,

@@ -13,6 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 from reason2decide.backbones import Backbone, GenerationSettings, load_backbone
+from reason2decide.data.readers import ColumnMap
 from reason2decide.errors import R2DError
 from reason2decide.hardware import autocast, no_grad_context, resolve_precision
 from reason2decide.io import read_json
@@ -53,6 +54,7 @@ class Predictor:
         generation: GenerationSettings | None = None,
         precision: str = "auto",
         rationale_prompt: str | None = "conditioned",
+        columns: ColumnMap | None = None,
     ) -> None:
         if rationale_prompt not in RATIONALE_PROMPTS:
             raise ValueError(f"rationale_prompt must be one of {RATIONALE_PROMPTS}")
@@ -69,6 +71,8 @@ class Predictor:
         self.generation = generation if generation is not None else GenerationSettings()
         self.precision = resolve_precision(precision, backbone.device)
         self.rationale_prompt = rationale_prompt
+        #: How the model's training rows were read (question template, options), when known.
+        self.columns = columns
         self.backbone.model.eval()
 
     @classmethod
@@ -107,6 +111,8 @@ class Predictor:
             run = read_json(root / "run.json")
             config = run.get("config", {})
             rationale_prompt = run.get("rationale_prompt", "conditioned")
+        stored = config.get("columns")
+        columns = ColumnMap.from_dict(stored) if isinstance(stored, dict) else None
         labels = None
         for candidate in (model_dir / "labels.json", root / "labels.json"):
             if candidate.is_file():
@@ -136,6 +142,7 @@ class Predictor:
             generation=generation,
             precision=precision,
             rationale_prompt=rationale_prompt,
+            columns=columns,
         )
 
     @property
