@@ -120,3 +120,42 @@ def test_validation_scores_choices_by_position(setup):
     scores = decision_scores(chosen, predicted, [])
     assert scores["accuracy"] == 0.75
     assert 0.0 < scores["macro_f1"] < 1.0
+
+
+def test_stage2_conditions_rationales_on_each_cases_chosen_option(setup, monkeypatch):
+    from reason2decide.methods import Stage2Config, Stage2Objective
+
+    backbone, examples = setup
+    config = Stage2Config(p_max=1.0, ramp_fraction=0.1)  # p = 1 from step 15 on
+    objective = Stage2Objective(backbone, ["not", "an", "option"], max_steps=100, config=config)
+    prompts: list[str] = []
+    original = backbone.encode_pairs
+
+    def encode(p, t):
+        prompts.extend(p)
+        return original(p, t)
+
+    monkeypatch.setattr(backbone, "encode_pairs", encode)
+    out = objective.compute_loss(backbone.model, examples, 50)
+    assert out.logs["frac_predicted"] == 1.0
+    conditioned = [p for p in prompts if p.startswith("given label: ")]
+    assert len(conditioned) == len(examples)
+    for prompt, e in zip(conditioned, examples, strict=True):
+        chosen = prompt[len("given label: ") :].split(", explain: ")[0]
+        assert chosen in e.choices
+
+
+def test_r2dc_confidence_over_own_options_is_the_winners_token_geomean(setup):
+    from reason2decide.methods import R2DCObjective
+
+    backbone, examples = setup
+    objective = R2DCObjective(backbone, ["unused", "labels"], max_steps=100)
+    labels, confidences = objective._predict_with_confidence(backbone.model, examples[:4])
+    for e, label, confidence in zip(examples[:4], labels, confidences, strict=True):
+        assert label in e.choices
+        with torch.no_grad():
+            logprobs, mask = backbone.token_logprobs(
+                backbone.model, [predict_prompt(e.question)], [label]
+            )
+        expected = float(torch.exp(logprobs.sum(-1) / mask.sum(-1))[0])
+        assert confidence == pytest.approx(expected, rel=1e-4)
