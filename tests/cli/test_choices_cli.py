@@ -68,7 +68,15 @@ def test_the_model_stores_how_its_rows_were_read(trained):
 
 def test_predict_with_no_flags_picks_only_among_each_cases_options(trained, tmp_path):
     root, out = trained
-    new_rows = root / "data" / "val.csv"
+    # new rows of the same shape: no answer, rationale or id column
+    new_rows = tmp_path / "new.csv"
+    with open(root / "data" / "val.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    keep = ["finding", "age", "opa", "opb", "opc", "opd"]
+    with open(new_rows, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=keep)
+        writer.writeheader()
+        writer.writerows({k: row[k] for k in keep} for row in rows)
     result = invoke("predict", out, "--input", new_rows, "--output", tmp_path / "p.jsonl")
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]

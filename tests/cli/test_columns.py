@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reason2decide.cli.columns import column_map
+from reason2decide.cli.columns import column_map, input_columns
 from reason2decide.data.choices import PREPARED_CHOICES, ChoiceColumns
 from reason2decide.data.readers import ColumnMap
 from reason2decide.errors import R2DError
@@ -54,3 +54,10 @@ def test_the_training_config_builds_the_same_mapping(tmp_path):
     assert config.columns(None).rationale is None
     with pytest.raises(R2DError, match="--choices-sep"):
         build_config({"train": tmp_path / "t.csv", "output": tmp_path / "o", "choices_sep": ";"})
+
+
+def test_new_rows_to_predict_need_only_the_stored_input_columns():
+    shared = input_columns(STORED)
+    assert shared.template == STORED.template and shared.choices == STORED.choices
+    assert (shared.label, shared.rationale, shared.id) == ("label", "rationale", "id")
+    assert input_columns(None) is None

@@ -80,3 +80,16 @@ def column_map(
         template=template,
         choices=choices,
     )
+
+
+def input_columns(stored: ColumnMap | None) -> ColumnMap | None:
+    """The part of a stored mapping that new, unlabelled rows share: the question (or template)
+    and the options; the label, rationale and id columns go back to their optional defaults."""
+    if stored is None:
+        return None
+    from dataclasses import replace
+
+    from reason2decide.data.readers import ColumnMap
+
+    defaults = ColumnMap()
+    return replace(stored, label=defaults.label, rationale=defaults.rationale, id=defaults.id)

@@ -16,6 +16,7 @@ from reason2decide.cli.columns import (
     CHOICES_SEP,
     QUESTION_TEMPLATE,
     column_map,
+    input_columns,
 )
 from reason2decide.cli.generation import generation_options
 from reason2decide.generation import GenerationSettings
@@ -83,7 +84,7 @@ def predict(
     choices = None
     if input_file is not None:
         columns = column_map(
-            predictor.columns,
+            input_columns(predictor.columns),
             question_col=question_col,
             id_col=id_col,
             question_template=question_template,
