@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reason2decide.cli import app
+from reason2decide.data.choices import ChoiceColumns
 from reason2decide.data.readers import ColumnMap
 from tiny_models import save_tiny_t5, write_choices_dataset
 
@@ -119,3 +120,35 @@ def test_a_bad_answer_format_flag_is_a_user_error(trained, tmp_path):
     )  # fmt: skip
     assert result.exit_code == 2
     assert "--choices-sep" in result.output and "Traceback" not in result.output
+
+
+def test_a_file_mixing_option_cases_and_label_set_cases_trains_and_predicts(tmp_path):
+    from reason2decide.data.readers import read_examples, write_examples
+    from tiny_models import write_toy_dataset
+
+    choice_texts = write_choices_dataset(tmp_path / "mc", n_train=16, n_val=8)
+    plain_texts = write_toy_dataset(tmp_path / "plain", n_train=16, n_val=8)
+    columns = ColumnMap(
+        template=TEMPLATE, choices=ChoiceColumns(columns=("opa", "opb", "opc", "opd")), label="cop"
+    )
+    for split in ("train", "val"):
+        mixed = read_examples(tmp_path / "mc" / f"{split}.csv", columns) + read_examples(
+            tmp_path / "plain" / f"{split}.jsonl"
+        )
+        write_examples(tmp_path / f"{split}.jsonl", mixed)
+    model = save_tiny_t5(tmp_path / "t5", choice_texts + plain_texts)
+    out = tmp_path / "run"
+    result = invoke(
+        "train", "--train", tmp_path / "train.jsonl", "--val", tmp_path / "val.jsonl",
+        "--output", out, "--model", model, "--method", "r2d-no-stage1", "--labels", "yes,no",
+        "--max-steps", "4", "--batch-size", "8", "--eval-steps", "2", "--lr", "0.003",
+        "--max-input-length", "64", "--max-target-length", "12",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    result = invoke("predict", out, "--input", tmp_path / "val.jsonl", "-o", tmp_path / "p.jsonl")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
+    cases = read_examples(tmp_path / "val.jsonl")
+    for row, case in zip(rows, cases, strict=True):
+        expected = list(case.choices) if case.choices is not None else ["no", "yes"]
+        assert row["label"] in expected and sorted(row["probabilities"]) == sorted(expected)

@@ -231,7 +231,8 @@ def load_training_data(
         raise R2DError("too few examples to train and validate", path=config.train)
     if config.labels:
         labels = LabelSet.parse(config.labels)
-        outside = sorted({e.label for e in train if e.label not in labels})
+        # a multiple-choice case's label is one of its own options, not of --labels
+        outside = sorted({e.label for e in train if e.choices is None and e.label not in labels})
         if outside:
             raise R2DError(
                 f"{len(outside)} training label(s) are not in --labels: {', '.join(outside[:5])}",
