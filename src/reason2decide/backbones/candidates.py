@@ -193,12 +193,14 @@ def forest_scores(node_logits: torch.Tensor, forest: Forest) -> torch.Tensor:
         torch.tensor(nodes, device=device),
         torch.tensor(tokens, device=device),
     ]
-    return _scatter_scores(picked, cands, forest.counts, device)
+    return _scatter_scores(picked, cands, forest.counts)
 
 
 def _scatter_scores(
-    picked: torch.Tensor, flat_candidate: Sequence[int], counts: Sequence[int], device: object
+    picked: torch.Tensor, flat_candidate: Sequence[int], counts: Sequence[int]
 ) -> torch.Tensor:
+    """``[B, C]``: each picked log-probability added to its flat (prompt, candidate) slot;
+    slots past a prompt's own candidates ``-inf``."""
     width = max(counts)
     scores = torch.zeros(len(counts) * width, dtype=picked.dtype, device=picked.device)
     scores.index_add_(0, torch.tensor(list(flat_candidate), device=picked.device), picked)
@@ -221,4 +223,4 @@ def pad_pair_scores(pair_scores: torch.Tensor, counts: Sequence[int]) -> torch.T
     missing candidates score ``-inf``."""
     width = max(counts)
     flat = [b * width + c for b, n in enumerate(counts) for c in range(n)]
-    return _scatter_scores(pair_scores, flat, counts, pair_scores.device)
+    return _scatter_scores(pair_scores, flat, counts)
