@@ -94,3 +94,30 @@ def test_ece_hand_computed():
 
 def test_ece_perfectly_calibrated_certain_predictions():
     assert expected_calibration_error(["a", "b"], [{"a": 1.0}, {"b": 1.0, "a": 0.0}]) == 0.0
+
+
+def test_choice_metrics_by_position_expose_a_position_bias():
+    from reason2decide.label_metrics import choice_metrics
+
+    # gold answers spread over A-D; the model always answers A
+    gold = [0, 1, 2, 3, 0, 1]
+    metrics = choice_metrics(gold, [0] * 6, [4] * 6)
+    assert metrics["accuracy"] == 2 / 6
+    assert metrics["per_position"]["A"]["predicted_share"] == 1.0
+    assert metrics["per_position"]["A"]["gold_share"] == 2 / 6
+    assert metrics["per_position"]["B"]["recall"] == 0.0
+    assert metrics["position_confusion"]["labels"] == ["A", "B", "C", "D"]
+    assert [row[0] for row in metrics["position_confusion"]["matrix"]] == [2, 2, 1, 1]
+    # F1 of A: precision 2/6, recall 1 -> 0.5; B, C, D: 0
+    assert metrics["macro_f1"] == pytest.approx(0.5 / 4)
+    assert metrics["random_guess_accuracy"] == 0.25
+
+
+def test_choice_metrics_count_answers_outside_the_options_as_wrong():
+    from reason2decide.label_metrics import choice_metrics
+
+    metrics = choice_metrics([0, 1, 1], [0, None, 1], [2, 3, 3])
+    assert metrics["accuracy"] == 2 / 3
+    assert metrics["n_predicted_outside_options"] == 1
+    assert metrics["position_confusion"]["outside_options"] == [0, 1, 0]
+    assert metrics["random_guess_accuracy"] == pytest.approx((1 / 2 + 1 / 3 + 1 / 3) / 3)

@@ -115,3 +115,54 @@ def write_toy_dataset(
             handle.write("\n".join(json.dumps(r) for r in part) + "\n")
     prompts = "predict : explain : given label : , yes no"
     return [r["question"] + " " + r["rationale"] for r in rows] + [prompts]
+
+
+#: The right treatment for each finding of :func:`write_choices_dataset`.
+CHOICE_ANSWERS = {
+    "fever": "paracetamol",
+    "rash": "antihistamine",
+    "wheeze": "inhaler",
+    "wound": "bandage",
+    "cough": "syrup",
+    "pain": "ibuprofen",
+}
+
+
+def write_choices_dataset(
+    directory: Path, n_train: int = 48, n_val: int = 16, seed: int = 0
+) -> list[str]:
+    """Write ``train.csv``/``val.csv`` of four-option cases (columns ``opa``-``opd``, the answer
+    as a letter in ``cop``, findings and ages in their own columns for a question template);
+    return every text, for building a tokenizer's vocabulary."""
+    import csv
+    import random
+
+    rng = random.Random(seed)
+    treatments = sorted(CHOICE_ANSWERS.values())
+    rows = []
+    for i in range(n_train + n_val):
+        finding = rng.choice(sorted(CHOICE_ANSWERS))
+        answer = CHOICE_ANSWERS[finding]
+        options = [answer, *rng.sample([t for t in treatments if t != answer], 3)]
+        rng.shuffle(options)
+        rows.append(
+            {
+                "id": f"mc-{i}",
+                "finding": finding,
+                "age": rng.choice(["child", "adult"]),
+                "opa": options[0],
+                "opb": options[1],
+                "opc": options[2],
+                "opd": options[3],
+                "cop": "ABCD"[options.index(answer)],
+                "rationale": f"{finding} needs {answer}",
+            }
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, part in (("train", rows[:n_train]), ("val", rows[n_train:])):
+        with open(directory / f"{name}.csv", "w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(part)
+    words = "predict : explain : given label : , options a b c d . which treatment for a with"
+    return [f"{r['finding']} {r['age']} {r['rationale']}" for r in rows] + treatments + [words]

@@ -1,4 +1,5 @@
-"""Decision metrics over a fixed label set: accuracy, macro-F1, per-class scores, confusion, ECE.
+"""Decision metrics over a fixed label set: accuracy, macro-F1, per-class scores, confusion, ECE;
+and, for multiple-choice cases, the same over answer positions (A, B, C, ...).
 
 Pure functions of labels and probabilities. They sit at the bottom of the package, below
 ``methods/``, because validation during training scores with them as well as the test-set
@@ -7,6 +8,7 @@ evaluation (:mod:`reason2decide.evaluation` re-exports them) and the bench's bas
 
 from __future__ import annotations
 
+import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -133,3 +135,66 @@ def expected_calibration_error(
             gap = abs(correct[members].mean() - confidences[members].mean())
             ece += count / len(gold_list) * gap
     return float(ece)
+
+
+def choice_metrics(
+    gold_positions: Sequence[int],
+    predicted_positions: Sequence[int | None],
+    n_options: Sequence[int],
+) -> dict[str, Any]:
+    """Metrics of multiple-choice answers by position: accuracy, macro-F1 over the answer
+    positions (letters ``A``, ``B``, ... up to the most options a case has), per-position
+    scores and the position confusion (rows: gold letter, columns: predicted letter) with the
+    share of each letter among the gold answers and among the predictions, to expose a
+    position bias.
+
+    Each case is given as the 0-based position of its gold option, the position of the option
+    predicted (``None`` when the prediction names none of the case's options: wrong, counted in
+    ``n_predicted_outside_options`` and in the confusion's ``outside_options``) and its number
+    of options.
+    """
+    gold = list(gold_positions)
+    predicted = list(predicted_positions)
+    sizes = list(n_options)
+    if not len(gold) == len(predicted) == len(sizes):
+        raise ValueError("gold positions, predicted positions and option counts differ in length")
+    if not gold:
+        raise R2DError("no examples to evaluate", hint="the prediction file is empty")
+    letters = list(string.ascii_uppercase[: max(sizes)])
+    gold_letters = [letters[g] for g in gold]
+    pred_letters = ["" if p is None else letters[p] for p in predicted]
+    precision, recall, f1, support = precision_recall_fscore_support(
+        gold_letters, pred_letters, labels=letters, average=None, zero_division=0
+    )
+    matrix = confusion_matrix(gold_letters, pred_letters, labels=letters)
+    outside = [0] * len(letters)
+    for g, p in zip(gold, predicted, strict=True):
+        if p is None:
+            outside[g] += 1
+    n = len(gold)
+    present = [i for i, letter in enumerate(letters) if support[i] or letter in pred_letters]
+    return {
+        "n": n,
+        "accuracy": sum(g == p for g, p in zip(gold, predicted, strict=True)) / n,
+        # Over the positions that occur (as gold or prediction): a position no case has and
+        # none is predicted at says nothing.
+        "macro_f1": float(np.mean([f1[i] for i in present])),
+        "random_guess_accuracy": float(np.mean([1.0 / k for k in sizes])),
+        "per_position": {
+            letter: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+                "gold_share": int(support[i]) / n,
+                "predicted_share": pred_letters.count(letter) / n,
+            }
+            for i, letter in enumerate(letters)
+        },
+        "position_confusion": {
+            "labels": letters,
+            "matrix": matrix.astype(int).tolist(),
+            "outside_options": outside,
+        },
+        "n_predicted_outside_options": sum(p is None for p in predicted),
+    }

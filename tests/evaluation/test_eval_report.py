@@ -61,3 +61,40 @@ def test_table_renders_and_json_round_trips(tmp_path):
     path = tmp_path / "sub" / "metrics.json"
     write_metrics(path, m)
     assert json.loads(path.read_text()) == m
+
+
+def _choice_record(gold, predicted, choices, probabilities=None):
+    return {
+        "gold_label": gold,
+        "label": predicted,
+        "choices": choices,
+        "probabilities": probabilities,
+    }
+
+
+def test_choice_records_are_scored_by_position_and_by_text_when_closed():
+    options = ["yes", "no", "maybe"]
+    records = [
+        _choice_record("yes", "yes", options, {"yes": 0.9, "no": 0.05, "maybe": 0.05}),
+        _choice_record("no", "yes", options, {"yes": 0.6, "no": 0.3, "maybe": 0.1}),
+        _choice_record("maybe", "maybe", options, {"yes": 0.2, "no": 0.2, "maybe": 0.6}),
+    ]
+    metrics = evaluate_records(records, [], with_bertscore=False)
+    assert metrics["accuracy"] == pytest.approx(2 / 3)
+    assert metrics["choices"]["per_position"]["A"]["predicted_share"] == pytest.approx(2 / 3)
+    assert metrics["macro_f1"] == metrics["choices"]["macro_f1"]
+    assert metrics["macro_f1_text"] is not None and set(metrics["per_class"]) == set(options)
+    assert metrics["ece"] is not None
+
+
+def test_open_choice_sets_have_no_text_macro_f1_nor_per_text_classes():
+    records = [
+        _choice_record("aspirin", "aspirin", ["aspirin", "heparin"]),
+        _choice_record("rest", "fluids", ["fluids", "rest", "surgery"]),
+    ]
+    metrics = evaluate_records(records, ["aspirin", "rest"], with_bertscore=False)
+    assert metrics["accuracy"] == 0.5
+    assert metrics["macro_f1_text"] is None and metrics["per_class"] == {}
+    assert metrics["choices"]["position_confusion"]["matrix"][1][0] == 1
+    table = metrics_table(metrics)
+    assert table.row_count > 0

@@ -326,3 +326,48 @@ def test_template_file_with_sections_and_literal_braces(tmp_path):
 def test_template_requires_placeholders():
     with pytest.raises(R2DError, match=r"\{label\}"):
         PromptTemplate(user="{question}").require("label")
+
+
+def test_cli_generate_reads_a_templated_multiple_choice_file(answering, tmp_path):
+    source = tmp_path / "mc.csv"
+    source.write_text(
+        "id,stem,opa,opb,opc,cop\n"
+        "q1,case-1 with fever,Aspirin,Paracetamol,Rest,B\n"
+        "q2,case-2 with a wound,Bandage,Syrup,Rest,A\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(
+        app,
+        [
+            "rationales",
+            "generate",
+            "-i",
+            str(source),
+            "-o",
+            str(out),
+            "--base-url",
+            answering.url,
+            "--model",
+            "m",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--no-progress",
+            "--question-template",
+            "Patient: {stem} .",
+            "--label-col",
+            "cop",
+            "--choices-cols",
+            "opa,opb,opc",
+            "--answer-format",
+            "letter",
+        ],  # fmt: skip
+    )
+    assert result.exit_code == 0, result.output
+    rows = read_jsonl(out)
+    assert [r["label"] for r in rows] == ["Paracetamol", "Bandage"]
+    assert rows[0]["choices"] == ["Aspirin", "Paracetamol", "Rest"]
+    assert rows[0]["question"].startswith("Patient: case-1 with fever .\n\nOptions:\nA. Aspirin")
+    assert rows[0]["rationale"] == "for case 1 the answer is Paracetamol."
+    asked = [body["messages"][-1]["content"] for body in answering.requests]
+    assert any("B. Paracetamol" in text for text in asked)

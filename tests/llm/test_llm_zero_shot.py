@@ -218,3 +218,21 @@ def test_cli_zero_shot_writes_predictions_and_metrics(fake_llm, tmp_path):
     assert metrics["model"] == "zero-shot-llm:fake" and metrics["bleu"] is not None
     rows = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
     assert len(rows) == 6 and rows[0]["rationale"] == "Because case 0 supports yes."
+
+
+def test_a_multiple_choice_case_answers_among_its_own_options(fake_llm, llm_config):
+    cases = [
+        Example("e0", "Question about case-0?", "Radial", choices=("Ulnar", "Radial", "Median")),
+        Example("e1", "Question about case-1?", "yes"),
+    ]
+    scripted(fake_llm, {0: ["B"], 1: ["yes"]})
+    with LLMClient(llm_config) as client:
+        result = zero_shot_predict(cases, YNM, client)
+    first, second = result.records
+    assert first["label"] == "Radial" and first["label_mapping"] == "letter"
+    assert first["choices"] == ["Ulnar", "Radial", "Median"]
+    assert second["label"] == "yes" and "choices" not in second
+    prompts = [body["messages"][1]["content"] for body in fake_llm.requests]
+    label_prompt = next(p for p in prompts if "case-0" in p and "Decision:" not in p)
+    assert "Ulnar" in label_prompt and "maybe" not in label_prompt
+    assert result.stats["label_mapping"]["letter"] == 1

@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from reason2decide.backbones.candidates import pad_pair_scores
 from reason2decide.errors import R2DError
 from reason2decide.generation import GREEDY, GenerationSettings
 from reason2decide.io import write_json
@@ -209,6 +210,49 @@ class Backbone(ABC):
     ) -> torch.Tensor:
         """:meth:`score_candidates` computed the plain way, one full pass per (prompt,
         candidate) pair; the reference the shared-cache version must equal."""
+
+    def score_candidate_lists(
+        self,
+        model: nn.Module,
+        prompts: Sequence[str],
+        candidate_lists: Sequence[Sequence[str]],
+    ) -> torch.Tensor:
+        """:meth:`score_candidates` with each prompt's own candidates (e.g. a multiple-choice
+        case's options), shape ``[B, C]`` where ``C`` is the most candidates any prompt has;
+        position ``j`` of row ``i`` scores ``candidate_lists[i][j]``, and positions past a
+        prompt's own candidates hold ``-inf``. All prompts are scored in one batched pass; when
+        every prompt has the same list this is exactly :meth:`score_candidates`."""
+        if len(prompts) != len(candidate_lists):
+            raise ValueError("one candidate list per prompt is needed")
+        if any(not candidates for candidates in candidate_lists):
+            raise ValueError("every prompt needs at least one candidate")
+        if len({tuple(candidates) for candidates in candidate_lists}) == 1:
+            return self.score_candidates(model, prompts, list(candidate_lists[0]))
+        return self._score_lists(model, list(prompts), [list(c) for c in candidate_lists])
+
+    def _score_lists(
+        self, model: nn.Module, prompts: list[str], candidate_lists: list[list[str]]
+    ) -> torch.Tensor:
+        """Per-prompt candidate scoring; backbones override it with a shared-prefix version."""
+        return self.score_candidate_lists_unshared(model, prompts, candidate_lists)
+
+    def score_candidate_lists_unshared(
+        self,
+        model: nn.Module,
+        prompts: Sequence[str],
+        candidate_lists: Sequence[Sequence[str]],
+    ) -> torch.Tensor:
+        """:meth:`score_candidate_lists` the plain way: every (prompt, candidate) pair as one
+        teacher-forced row of one pass; the reference the shared versions must equal."""
+        counts = [len(candidates) for candidates in candidate_lists]
+        pair_prompts = [
+            prompt
+            for prompt, candidates in zip(prompts, candidate_lists, strict=True)
+            for _ in candidates
+        ]
+        pair_targets = [candidate for candidates in candidate_lists for candidate in candidates]
+        logprobs, _ = self.token_logprobs(model, pair_prompts, pair_targets)
+        return pad_pair_scores(logprobs.sum(-1), counts)
 
     @abstractmethod
     def soft_prompt_loss(

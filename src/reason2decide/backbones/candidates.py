@@ -11,6 +11,7 @@ separate pass over that candidate would give at that position.
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -124,3 +125,102 @@ def accepts(function: object, name: str) -> bool:
         return name in inspect.signature(function).parameters  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return False
+
+
+# --- one candidate list per prompt ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Forest:
+    """One :class:`CandidateTree` per prompt, padded to the same number of nodes.
+
+    Node 0 of every tree is its root. Padding nodes see only themselves (so that no attention
+    row is empty) and predict nothing.
+    """
+
+    trees: tuple[CandidateTree, ...]
+    counts: tuple[int, ...]  # candidates per prompt
+
+    @property
+    def width(self) -> int:
+        """Nodes per padded tree."""
+        return max(len(tree) for tree in self.trees)
+
+    def tokens(self, pad: int) -> torch.Tensor:
+        """``[B, N]`` the token of every node (``pad`` for padding nodes)."""
+        out = torch.full((len(self.trees), self.width), pad, dtype=torch.long)
+        for b, tree in enumerate(self.trees):
+            out[b, : len(tree)] = torch.tensor(tree.tokens)
+        return out
+
+    def depth(self) -> torch.Tensor:
+        """``[B, N]`` every node's depth (1 for padding nodes)."""
+        out = torch.ones((len(self.trees), self.width), dtype=torch.long)
+        for b, tree in enumerate(self.trees):
+            out[b, : len(tree)] = torch.tensor(tree.depth)
+        return out
+
+    def visible(self) -> torch.Tensor:
+        """``[B, N, N]`` bool: what each node may attend to within its own tree."""
+        n = self.width
+        out = torch.eye(n, dtype=torch.bool).repeat(len(self.trees), 1, 1)
+        for b, tree in enumerate(self.trees):
+            out[b, : len(tree), : len(tree)] = tree.visible()
+        return out
+
+
+def build_forest(row_lists: Sequence[Sequence[Sequence[int]]], root_token: int = -1) -> Forest:
+    """The prefix trees of each prompt's own candidates (token rows as for :func:`build_tree`)."""
+    return Forest(
+        tuple(build_tree(rows, root_token) for rows in row_lists),
+        tuple(len(rows) for rows in row_lists),
+    )
+
+
+def forest_scores(node_logits: torch.Tensor, forest: Forest) -> torch.Tensor:
+    """``[B, C]`` summed log-probabilities of each prompt's candidates (``C``: the most any
+    prompt has; missing candidates score ``-inf``) from the logits of every node ``[B, N, V]``."""
+    logprobs = torch.log_softmax(node_logits, dim=-1, dtype=torch.float32)
+    device = logprobs.device
+    rows, nodes, tokens, cands = [], [], [], []
+    for b, tree in enumerate(forest.trees):
+        rows.extend([b] * len(tree.node_index))
+        nodes.extend(tree.node_index)
+        tokens.extend(tree.token_index)
+        cands.extend(b * max(forest.counts) + c for c in tree.candidate_index)
+    picked = logprobs[
+        torch.tensor(rows, device=device),
+        torch.tensor(nodes, device=device),
+        torch.tensor(tokens, device=device),
+    ]
+    return _scatter_scores(picked, cands, forest.counts)
+
+
+def _scatter_scores(
+    picked: torch.Tensor, flat_candidate: Sequence[int], counts: Sequence[int]
+) -> torch.Tensor:
+    """``[B, C]``: each picked log-probability added to its flat (prompt, candidate) slot;
+    slots past a prompt's own candidates ``-inf``."""
+    width = max(counts)
+    scores = torch.zeros(len(counts) * width, dtype=picked.dtype, device=picked.device)
+    scores.index_add_(0, torch.tensor(list(flat_candidate), device=picked.device), picked)
+    return scores.view(len(counts), width).masked_fill(
+        ~candidate_mask(counts, picked.device), -math.inf
+    )
+
+
+def candidate_mask(counts: Sequence[int], device: object = None) -> torch.Tensor:
+    """``[B, C]`` bool: which positions of a padded per-prompt score matrix are real."""
+    width = max(counts)
+    return (
+        torch.arange(width, device=device)[None, :]
+        < torch.tensor(list(counts), device=device)[:, None]
+    )
+
+
+def pad_pair_scores(pair_scores: torch.Tensor, counts: Sequence[int]) -> torch.Tensor:
+    """``[B, C]`` from the scores of every (prompt, candidate) pair in order (``[sum(counts)]``);
+    missing candidates score ``-inf``."""
+    width = max(counts)
+    flat = [b * width + c for b, n in enumerate(counts) for c in range(n)]
+    return _scatter_scores(pair_scores, flat, counts)

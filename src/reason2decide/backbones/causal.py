@@ -21,7 +21,15 @@ from reason2decide.backbones.base import (
     gather_logprobs,
     output_cache,
 )
-from reason2decide.backbones.candidates import build_tree, mask_for, takes_custom_masks, tree_scores
+from reason2decide.backbones.candidates import (
+    Forest,
+    build_forest,
+    build_tree,
+    forest_scores,
+    mask_for,
+    takes_custom_masks,
+    tree_scores,
+)
 from reason2decide.backbones.seq2seq import unwrap
 from reason2decide.distributed import generation_in_step
 from reason2decide.errors import R2DError
@@ -217,6 +225,53 @@ class CausalBackbone(Backbone):
         )
         logits = torch.cat([last_logits[:, None], out.logits], dim=1)
         return tree_scores(logits, tree, len(rows))
+
+    def _score_lists(
+        self, model: nn.Module, prompts: list[str], candidate_lists: list[list[str]]
+    ) -> torch.Tensor:
+        bare = unwrap(model)
+        if not takes_custom_masks(bare):
+            return self.score_candidate_lists_unshared(model, prompts, candidate_lists)
+        device = next(bare.parameters()).device
+        prompt = {k: v.to(device) for k, v in self._left_pad(self.prompt_ids(prompts)).items()}
+        extra = {"logits_to_keep": 1} if self._keeps_logits else {}
+        first = bare(**prompt, use_cache=True, **extra)
+        cache = output_cache(first)
+        if cache is None:
+            return self.score_candidate_lists_unshared(model, prompts, candidate_lists)
+        forest = build_forest([self.target_ids(c) for c in candidate_lists])
+        return self._score_forest(bare, prompt, first.logits[:, -1], cache, forest)
+
+    def _score_forest(
+        self,
+        bare: nn.Module,
+        prompt: dict[str, torch.Tensor],
+        last_logits: torch.Tensor,
+        cache: object,
+        forest: Forest,
+    ) -> torch.Tensor:
+        """:meth:`_score_tree` with one tree per prompt (its own candidates), padded alike."""
+        if forest.width == 1:  # every candidate is one token: the prompt's end predicts all
+            return forest_scores(last_logits[:, None], forest)
+        device = last_logits.device
+        n_prompts, nodes = prompt["input_ids"].size(0), forest.width - 1
+        prompt_mask = prompt["attention_mask"].bool()
+        visible = torch.cat(
+            [
+                prompt_mask[:, None, :].expand(n_prompts, nodes, -1),
+                forest.visible()[:, 1:, 1:].to(device),
+            ],
+            dim=-1,
+        )
+        out = bare(
+            input_ids=forest.tokens(self.tokenizer.pad_token_id)[:, 1:].to(device),
+            attention_mask=mask_for(bare, visible[:, None]),
+            position_ids=prompt_mask.sum(-1, keepdim=True) - 1 + forest.depth()[:, 1:].to(device),
+            use_cache=True,
+            **{cache_argument(bare): cache},
+        )
+        logits = torch.cat([last_logits[:, None], out.logits], dim=1)
+        return forest_scores(logits, forest)
 
     def _score_with_repeated_cache(
         self,

@@ -16,8 +16,11 @@ from reason2decide.backbones.base import (
 )
 from reason2decide.backbones.candidates import (
     accepts,
+    build_forest,
     build_tree,
+    forest_scores,
     mask_for,
+    pad_pair_scores,
     takes_custom_masks,
     tree_scores,
 )
@@ -199,6 +202,75 @@ class Seq2SeqBackbone(Backbone):
         )
         logprobs, _ = gather_logprobs(rest.logits, labels[:, 1:].repeat(n_prompts, 1))
         return scores + logprobs.sum(-1).view(n_prompts, n_cands)
+
+    def _score_lists(
+        self, model: nn.Module, prompts: list[str], candidate_lists: list[list[str]]
+    ) -> torch.Tensor:
+        bare = unwrap(model)
+        device = next(bare.parameters()).device
+        enc = {k: v.to(device) for k, v in self._encode_prompts(prompts).items()}
+        row_lists = [self.target_ids(candidates) for candidates in candidate_lists]
+        if self._decodes_trees(bare):
+            forest = build_forest(row_lists, root_token=self._decoder_start)
+            base = bare.get_base_model() if hasattr(bare, "get_base_model") else bare
+            mask = mask_for(base.decoder, forest.visible().to(device))
+            out = bare(
+                **enc,
+                decoder_input_ids=forest.tokens(self.tokenizer.pad_token_id).to(device),
+                decoder_attention_mask=mask[:, None],
+                decoder_position_ids=forest.depth().to(device),
+                use_cache=False,
+            )
+            return forest_scores(out.logits, forest)
+        return self._score_lists_with_shared_cache(bare, enc, row_lists)
+
+    def _score_lists_with_shared_cache(
+        self, bare: nn.Module, enc: dict[str, torch.Tensor], row_lists: list[list[list[int]]]
+    ) -> torch.Tensor:
+        """:meth:`_score_with_shared_cache` with each prompt's own candidates: the decoder's
+        first position once per prompt, its cache then selected once per (prompt, candidate)."""
+        attention_mask = enc["attention_mask"]
+        device = attention_mask.device
+        counts = [len(rows) for rows in row_lists]
+        owner = torch.repeat_interleave(
+            torch.arange(len(counts), device=device), torch.tensor(counts, device=device)
+        )
+        dec = {
+            k: v.to(device)
+            for k, v in self._decoder_tensors([r for rows in row_lists for r in rows]).items()
+        }
+        labels = dec["labels"]  # [P, T], one row per (prompt, candidate) pair
+        first = bare(
+            **enc,
+            decoder_input_ids=dec["decoder_input_ids"][:1, :1].expand(len(counts), 1),
+            use_cache=True,
+        )
+        hidden = first.encoder_last_hidden_state[owner]
+        first_logprobs = torch.log_softmax(first.logits[:, 0], dim=-1, dtype=torch.float32)
+        scores = first_logprobs[owner, labels[:, 0]]  # [P]
+        if labels.size(1) == 1:
+            return pad_pair_scores(scores, counts)
+        cache = output_cache(first)
+        if cache is None:
+            out = bare(
+                encoder_outputs=BaseModelOutput(last_hidden_state=hidden),
+                attention_mask=attention_mask[owner],
+                decoder_input_ids=dec["decoder_input_ids"],
+                decoder_attention_mask=dec["decoder_attention_mask"],
+                use_cache=False,
+            )
+            logprobs, _ = gather_logprobs(out.logits, labels)
+            return pad_pair_scores(logprobs.sum(-1), counts)
+        cache.batch_select_indices(owner)
+        rest = bare(
+            encoder_outputs=BaseModelOutput(last_hidden_state=hidden),
+            attention_mask=attention_mask[owner],
+            decoder_input_ids=dec["decoder_input_ids"][:, 1:],
+            use_cache=True,
+            **{cache_argument(bare): cache},
+        )
+        logprobs, _ = gather_logprobs(rest.logits, labels[:, 1:])
+        return pad_pair_scores(scores + logprobs.sum(-1), counts)
 
     def score_candidates_unshared(
         self, model: nn.Module, prompts: Sequence[str], candidates: Sequence[str]

@@ -188,6 +188,9 @@ def _record(example: Example, **prediction: Any) -> dict[str, Any]:
         "question": example.question,
         "gold_label": example.label,
         "gold_rationale": example.rationale,
+        # a multiple-choice case's options: its label metrics are then by answer position, as
+        # for the trained methods (a label-set baseline's answer outside them counts as wrong)
+        **({} if example.choices is None else {"choices": list(example.choices)}),
         "label": None,
         "probabilities": None,
         "rationale": None,
@@ -367,6 +370,7 @@ def run_reference_baselines(
             "question_col": config.question_col,
             "label_col": config.label_col,
             "rationale_col": config.rationale_col,
+            "columns": config.columns().to_dict(),
         },
         with_bertscore=spec.with_bertscore,
         bertscore_model=spec.bertscore_model,

@@ -16,9 +16,7 @@ from reason2decide.training.config import TrainConfig
 
 def columns(config: TrainConfig, rationale: str | None) -> ColumnMap:
     """The columns of ``config`` with ``rationale`` as the rationale column (None: not read)."""
-    return ColumnMap(
-        question=config.question_col, label=config.label_col, rationale=rationale, id=config.id_col
-    )
+    return config.columns(rationale)
 
 
 def read_test_examples(config: TrainConfig, spec: BenchSpec, test: Path) -> list[Example]:
@@ -40,7 +38,7 @@ def check_rationales(plan: Sequence[PlannedRun], train: Path, val: Path | None =
     checked: set[tuple[Any, ...]] = set()
 
     def require(path: Path, config: TrainConfig, column: str) -> None:
-        key = (str(path), column, config.question_col, config.label_col, config.id_col)
+        key = (str(path), column, repr(config.columns(column)))
         if key in checked:
             return
         checked.add(key)

@@ -42,7 +42,16 @@ NOT_VARIABLE: dict[str, str] = {
     ),
     **dict.fromkeys(("stage", "init"), "a bench trains every stage of every method"),
     **dict.fromkeys(
-        ("question_col", "label_col", "id_col"),
+        (
+            "question_col",
+            "label_col",
+            "id_col",
+            "question_template",
+            "choices_cols",
+            "choices_col",
+            "choices_sep",
+            "answer_format",
+        ),
         "the test set is read once, with the shared columns; set it with --config",
     ),
 }

@@ -10,6 +10,13 @@ from pathlib import Path
 import typer
 
 from reason2decide.cli.app import app, console, console_err, user_errors
+from reason2decide.cli.columns import (
+    ANSWER_FORMAT,
+    CHOICES_COL,
+    CHOICES_COLS,
+    CHOICES_SEP,
+    QUESTION_TEMPLATE,
+)
 from reason2decide.cli.generation import generation_options
 from reason2decide.generation import GenerationSettings
 
@@ -127,6 +134,11 @@ def bench(
         help="Rationale column: what training uses unless a variant says otherwise, and the "
         "test gold every run is scored against. [rationale]",
     ),
+    question_template: str | None = QUESTION_TEMPLATE,
+    choices_cols: str | None = CHOICES_COLS,
+    choices_col: str | None = CHOICES_COL,
+    choices_sep: str | None = CHOICES_SEP,
+    answer_format: str | None = ANSWER_FORMAT,
     variant: list[str] | None = typer.Option(
         None,
         "--variant",
@@ -220,6 +232,11 @@ def bench(
             "warmup_ratio": warmup_ratio,
             "precision": precision,
             "rationale_col": rationale_col,
+            "question_template": question_template,
+            "choices_cols": choices_cols,
+            "choices_col": choices_col,
+            "choices_sep": choices_sep,
+            "answer_format": answer_format,
         },
         config_file=config,
         test_limit=test_limit,

@@ -8,6 +8,14 @@ from typing import Any
 import typer
 
 from reason2decide.cli.app import app, console, console_err, user_errors
+from reason2decide.cli.columns import (
+    ANSWER_FORMAT,
+    CHOICES_COL,
+    CHOICES_COLS,
+    CHOICES_SEP,
+    QUESTION_TEMPLATE,
+    column_map,
+)
 
 rationales_app = typer.Typer(
     help="Generate rationales with an LLM teacher (any OpenAI-compatible server).",
@@ -32,10 +40,10 @@ CACHE_DIR = typer.Option(
 )
 NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the answer cache.")
 PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show a progress bar.")
-QUESTION_COL = typer.Option("question", help="Input text column.")
-LABEL_COL = typer.Option("label", help="Gold label column.")
-RATIONALE_COL = typer.Option("rationale", help="Gold rationale column.")
-ID_COL = typer.Option("id", help="Id column (generated when absent).")
+QUESTION_COL = typer.Option(None, help="Input text column. [question]")
+LABEL_COL = typer.Option(None, help="Gold label column. [label]")
+RATIONALE_COL = typer.Option(None, help="Gold rationale column. [rationale]")
+ID_COL = typer.Option(None, help="Id column (generated when absent). [id]")
 
 
 def _client(
@@ -106,10 +114,15 @@ def generate(
     cache_dir: Path | None = CACHE_DIR,
     no_cache: bool = NO_CACHE,
     progress: bool = PROGRESS,
-    question_col: str = QUESTION_COL,
-    label_col: str = LABEL_COL,
-    rationale_col: str = RATIONALE_COL,
-    id_col: str = ID_COL,
+    question_col: str | None = QUESTION_COL,
+    label_col: str | None = LABEL_COL,
+    rationale_col: str | None = RATIONALE_COL,
+    id_col: str | None = ID_COL,
+    question_template: str | None = QUESTION_TEMPLATE,
+    choices_cols: str | None = CHOICES_COLS,
+    choices_col: str | None = CHOICES_COL,
+    choices_sep: str | None = CHOICES_SEP,
+    answer_format: str | None = ANSWER_FORMAT,
 ) -> None:
     """Ask an LLM for a rationale that justifies each example's gold label.
 
@@ -118,11 +131,21 @@ def generate(
     rows are kept in OUTPUT.partial and not asked again.
     """
     from reason2decide.data.fingerprint import fingerprint
-    from reason2decide.data.readers import ColumnMap, read_examples
+    from reason2decide.data.readers import read_examples
     from reason2decide.llm.rationales import RationaleOptions, generate_rationales
     from reason2decide.llm.templates import CLINICAL_SYSTEM, RATIONALE_TEMPLATE, load_template
 
-    columns = ColumnMap(question=question_col, label=label_col, rationale=rationale_col, id=id_col)
+    columns = column_map(
+        question_col=question_col,
+        label_col=label_col,
+        rationale_col=rationale_col,
+        id_col=id_col,
+        question_template=question_template,
+        choices_cols=choices_cols,
+        choices_col=choices_col,
+        choices_sep=choices_sep,
+        answer_format=answer_format,
+    )
     examples = read_examples(input_file, columns)
     if limit is not None:
         examples = examples[:limit]
@@ -228,10 +251,15 @@ def zero_shot(
     cache_dir: Path | None = CACHE_DIR,
     no_cache: bool = NO_CACHE,
     progress: bool = PROGRESS,
-    question_col: str = QUESTION_COL,
-    label_col: str = LABEL_COL,
-    rationale_col: str = RATIONALE_COL,
-    id_col: str = ID_COL,
+    question_col: str | None = QUESTION_COL,
+    label_col: str | None = LABEL_COL,
+    rationale_col: str | None = RATIONALE_COL,
+    id_col: str | None = ID_COL,
+    question_template: str | None = QUESTION_TEMPLATE,
+    choices_cols: str | None = CHOICES_COLS,
+    choices_col: str | None = CHOICES_COL,
+    choices_sep: str | None = CHOICES_SEP,
+    answer_format: str | None = ANSWER_FORMAT,
 ) -> None:
     """Zero-shot LLM baseline: ask the server for each case's label and rationale, and score them.
 
@@ -242,7 +270,7 @@ def zero_shot(
 
     from reason2decide.data.fingerprint import fingerprint
     from reason2decide.data.labels import check_labels, run_label_set
-    from reason2decide.data.readers import ColumnMap, read_examples
+    from reason2decide.data.readers import read_examples
     from reason2decide.errors import R2DError
     from reason2decide.evaluation.pipeline import evaluate_llm_zero_shot
     from reason2decide.evaluation.report import metrics_table, write_metrics
@@ -258,7 +286,17 @@ def zero_shot(
 
     if (judge_base_url is None) != (judge_model is None):
         raise R2DError("--judge-base-url and --judge-model go together", field="judge_model")
-    columns = ColumnMap(question=question_col, label=label_col, rationale=rationale_col, id=id_col)
+    columns = column_map(
+        question_col=question_col,
+        label_col=label_col,
+        rationale_col=rationale_col,
+        id_col=id_col,
+        question_template=question_template,
+        choices_cols=choices_cols,
+        choices_col=choices_col,
+        choices_sep=choices_sep,
+        answer_format=answer_format,
+    )
     train_examples = None
     if train_file is not None and not labels:
         train_examples = read_examples(train_file, replace(columns, rationale=None))

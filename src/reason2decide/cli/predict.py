@@ -9,20 +9,22 @@ from pathlib import Path
 import typer
 
 from reason2decide.cli.app import app, console, user_errors
+from reason2decide.cli.columns import (
+    ANSWER_FORMAT,
+    CHOICES_COL,
+    CHOICES_COLS,
+    CHOICES_SEP,
+    QUESTION_TEMPLATE,
+    column_map,
+    input_columns,
+)
 from reason2decide.cli.generation import generation_options
 from reason2decide.generation import GenerationSettings
 
-
-def _columns(question_col: str, label_col: str, rationale_col: str, id_col: str):  # type: ignore[no-untyped-def]
-    from reason2decide.data.readers import ColumnMap
-
-    return ColumnMap(question=question_col, label=label_col, rationale=rationale_col, id=id_col)
-
-
-QUESTION_COL = typer.Option("question", help="Input text column.")
-LABEL_COL = typer.Option("label", help="Gold label column.")
-RATIONALE_COL = typer.Option("rationale", help="Gold rationale column.")
-ID_COL = typer.Option("id", help="Id column (generated when absent).")
+QUESTION_COL = typer.Option(None, help="Input text column. [the model's, else question]")
+LABEL_COL = typer.Option(None, help="Gold label column. [the model's, else label]")
+RATIONALE_COL = typer.Option(None, help="Gold rationale column. [the model's, else rationale]")
+ID_COL = typer.Option(None, help="Id column (generated when absent). [the model's, else id]")
 BATCH_SIZE = typer.Option(16, help="Examples per inference batch.")
 DECODING = typer.Option(
     None, help="'score' (closed label set) or 'generate' (free text). [the run's setting]"
@@ -46,14 +48,21 @@ def predict(
     label_decoding: str | None = DECODING,
     device: str | None = DEVICE,
     precision: str = PRECISION,
-    question_col: str = QUESTION_COL,
-    id_col: str = ID_COL,
+    question_col: str | None = QUESTION_COL,
+    id_col: str | None = ID_COL,
+    question_template: str | None = QUESTION_TEMPLATE,
+    choices_cols: str | None = CHOICES_COLS,
+    choices_col: str | None = CHOICES_COL,
+    choices_sep: str | None = CHOICES_SEP,
+    answer_format: str | None = ANSWER_FORMAT,
     *,
     generation: GenerationSettings,  # from the flags generation_options adds
 ) -> None:
     """Predict a label, its probabilities and a rationale conditioned on it, for each case.
 
-    Each row with a rationale records the decoding settings that wrote it (``generation``).
+    Rows are read as the model's training rows were (question template, options) unless the
+    column flags say otherwise; a case with options is scored over them. Each row with a
+    rationale records the decoding settings that wrote it (``generation``).
     """
     from reason2decide.data.readers import read_examples
     from reason2decide.errors import R2DError
@@ -64,14 +73,6 @@ def predict(
         raise R2DError("give exactly one of --input FILE or --text TEXT")
     if input_file is not None and output is None:
         raise R2DError("--input needs --output FILE for the predictions")
-    if input_file is not None:
-        columns = _columns(question_col, "label", "rationale", id_col)
-        examples = read_examples(input_file, columns, require_label=False)
-        ids, questions = [e.id for e in examples], [e.question for e in examples]
-    else:
-        if not text.strip():  # type: ignore[union-attr]
-            raise R2DError("--text is empty")
-        ids, questions = ["text"], [text.strip()]  # type: ignore[union-attr]
     predictor = Predictor.from_output(
         model_dir,
         label_decoding=label_decoding,
@@ -80,9 +81,32 @@ def predict(
         precision=precision,
         generation=generation,
     )
+    choices = None
+    if input_file is not None:
+        columns = column_map(
+            input_columns(predictor.columns),
+            question_col=question_col,
+            id_col=id_col,
+            question_template=question_template,
+            choices_cols=choices_cols,
+            choices_col=choices_col,
+            choices_sep=choices_sep,
+            answer_format=answer_format,
+        )
+        examples = read_examples(input_file, columns, require_label=False)
+        ids, questions = [e.id for e in examples], [e.question for e in examples]
+        if any(e.choices is not None for e in examples):
+            choices = [e.choices for e in examples]
+    else:
+        if not text.strip():  # type: ignore[union-attr]
+            raise R2DError("--text is empty")
+        ids, questions = ["text"], [text.strip()]  # type: ignore[union-attr]
     started = time.perf_counter()
     predictions = predictor.predict(
-        questions, with_rationale=not no_rationale, progress=len(questions) > batch_size
+        questions,
+        with_rationale=not no_rationale,
+        progress=len(questions) > batch_size,
+        choices=choices,
     )
     seconds = time.perf_counter() - started
     settings = generation.to_dict()
@@ -143,10 +167,15 @@ def evaluate(
         "--judge-response-format",
         help="Ask the judge server for JSON: none, json_object, json_schema, llama-cpp-python.",
     ),
-    question_col: str = QUESTION_COL,
-    label_col: str = LABEL_COL,
-    rationale_col: str = RATIONALE_COL,
-    id_col: str = ID_COL,
+    question_col: str | None = QUESTION_COL,
+    label_col: str | None = LABEL_COL,
+    rationale_col: str | None = RATIONALE_COL,
+    id_col: str | None = ID_COL,
+    question_template: str | None = QUESTION_TEMPLATE,
+    choices_cols: str | None = CHOICES_COLS,
+    choices_col: str | None = CHOICES_COL,
+    choices_sep: str | None = CHOICES_SEP,
+    answer_format: str | None = ANSWER_FORMAT,
     *,
     generation: GenerationSettings,  # from the flags generation_options adds
 ) -> None:
@@ -173,10 +202,6 @@ def evaluate(
         from reason2decide.errors import R2DError
 
         raise R2DError("--judge-base-url and --judge-model go together", field="judge_model")
-    columns = _columns(question_col, label_col, rationale_col, id_col)
-    examples = read_examples(test, columns)
-    if limit is not None:
-        examples = examples[:limit]
     predictor = Predictor.from_output(
         model_dir,
         label_decoding=label_decoding,
@@ -185,6 +210,21 @@ def evaluate(
         precision=precision,
         generation=generation,
     )
+    columns = column_map(
+        predictor.columns,
+        question_col=question_col,
+        label_col=label_col,
+        rationale_col=rationale_col,
+        id_col=id_col,
+        question_template=question_template,
+        choices_cols=choices_cols,
+        choices_col=choices_col,
+        choices_sep=choices_sep,
+        answer_format=answer_format,
+    )
+    examples = read_examples(test, columns)
+    if limit is not None:
+        examples = examples[:limit]
     if predictor.labels:
         from reason2decide.data.labels import LabelSet
 

@@ -7,6 +7,13 @@ from pathlib import Path
 import typer
 
 from reason2decide.cli.app import app, console, user_errors
+from reason2decide.cli.columns import (
+    ANSWER_FORMAT,
+    CHOICES_COL,
+    CHOICES_COLS,
+    CHOICES_SEP,
+    QUESTION_TEMPLATE,
+)
 
 
 @app.command()
@@ -98,6 +105,11 @@ def train(
     label_col: str | None = typer.Option(None, help="Label column. [label]"),
     rationale_col: str | None = typer.Option(None, help="Rationale column. [rationale]"),
     id_col: str | None = typer.Option(None, help="Id column (generated when absent). [id]"),
+    question_template: str | None = QUESTION_TEMPLATE,
+    choices_cols: str | None = CHOICES_COLS,
+    choices_col: str | None = CHOICES_COL,
+    choices_sep: str | None = CHOICES_SEP,
+    answer_format: str | None = ANSWER_FORMAT,
     stage1_rationale_col: str | None = typer.Option(
         None,
         help="Stage 1 takes its rationales from this column of the same rows (e.g. LLM-written "
@@ -223,6 +235,11 @@ def train(
         "label_col": label_col,
         "rationale_col": rationale_col,
         "id_col": id_col,
+        "question_template": question_template,
+        "choices_cols": choices_cols,
+        "choices_col": choices_col,
+        "choices_sep": choices_sep,
+        "answer_format": answer_format,
         "stage1_rationale_col": stage1_rationale_col,
         "stage1_train": stage1_train,
         "stage1_exclude_overlap": stage1_exclude_overlap,

@@ -185,13 +185,16 @@ def run_label_set(option: str | None, train: Iterable[Example] | None) -> LabelS
 def check_labels(
     examples: Iterable[Example], label_set: LabelSet, path: str | os.PathLike[str]
 ) -> int:
-    """Count the labelled examples whose label is outside ``label_set``.
+    """Count the labelled examples whose label is outside ``label_set``; cases with their own
+    options are left out (their label is one of their options, which the reader checked).
 
     When there are any, emits one :class:`LabelOutsideSetWarning` naming ``path``, the count and
     up to five of the offending labels (most frequent first). Unlabelled examples are ignored.
     """
     outside: Counter[str] = Counter(
-        example.label for example in examples if example.label and example.label not in label_set
+        example.label
+        for example in examples
+        if example.label and example.choices is None and example.label not in label_set
     )
     count = sum(outside.values())
     if count:

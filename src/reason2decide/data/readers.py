@@ -21,7 +21,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -104,6 +104,33 @@ class ColumnMap:
             "template": self.template,
             "choices": None if self.choices is None else self.choices.to_dict(),
         }
+
+    @classmethod
+    def from_flags(
+        cls,
+        *,
+        question_col: str | None = None,
+        label_col: str | None = None,
+        rationale_col: str | None = None,
+        id_col: str | None = "id",
+        question_template: str | None = None,
+        choices_cols: str | Sequence[str] | None = None,
+        choices_col: str | None = None,
+        choices_sep: str | None = None,
+        answer_format: str | None = None,
+    ) -> ColumnMap:
+        """The mapping the ``--question-col ... --answer-format`` flags (or the training options
+        of the same names) describe; ``None`` keeps a field's default (``rationale_col`` and
+        ``id_col`` are taken as given: ``None`` reads no such column)."""
+        defaults = cls()
+        return cls(
+            question=question_col or defaults.question,
+            label=label_col or defaults.label,
+            rationale=rationale_col,
+            id=id_col,
+            template=question_template,
+            choices=ChoiceColumns.from_flags(choices_cols, choices_col, choices_sep, answer_format),
+        )
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> ColumnMap:

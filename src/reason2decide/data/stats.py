@@ -429,7 +429,8 @@ def training_data_warnings(
     rationales that contain their label verbatim; ids repeated within a split; ids or questions
     shared between splits; labels that differ only in case or spacing; a single training label or
     one label dominating; labels with fewer than two training examples (for a closed label set);
-    held-out labels never seen in training. Returns an empty list when nothing looks wrong.
+    held-out labels never seen in training (these label checks leave out multiple-choice cases).
+    Returns an empty list when nothing looks wrong.
     """
     warnings: list[str] = []
     if not train:
@@ -469,6 +470,19 @@ def training_data_warnings(
                 f"(e.g. {second} id '{b}' = {first} id '{a}'): held-out scores will be inflated"
             )
 
+    # The label-set checks concern cases scored over the label set, not multiple-choice cases
+    # (whose label is one of their own options).
+    plain = [example for example in train if example.choices is None]
+    if plain:
+        warnings.extend(_label_set_warnings(plain, splits))
+    return warnings
+
+
+def _label_set_warnings(train: list[Example], splits: dict[str, list[Example]]) -> list[str]:
+    """The label-distribution warnings of :func:`training_data_warnings` for cases scored over
+    the label set (``train`` holds only those)."""
+    warnings: list[str] = []
+    n = len(train)
     counts = Counter(example.label for example in train)
     variants: dict[str, set[str]] = {}
     for label in counts:
@@ -506,7 +520,11 @@ def training_data_warnings(
             held_out = splits.get(name)
             if not held_out:
                 continue
-            unseen = [example for example in held_out if example.label not in counts]
+            unseen = [
+                example
+                for example in held_out
+                if example.choices is None and example.label not in counts
+            ]
             if unseen:
                 labels = sorted({example.label for example in unseen})
                 shown = ", ".join(f"'{label}'" for label in labels[:5])

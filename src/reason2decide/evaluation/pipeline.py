@@ -12,6 +12,7 @@ from reason2decide.data.leakage import DEFAULT_PLACEHOLDER, contains_label, mask
 from reason2decide.evaluation.faithfulness import faithfulness_metrics, rationale_length_stats
 from reason2decide.evaluation.report import evaluate_records
 from reason2decide.inference.predictor import Predictor
+from reason2decide.methods.label_decoding import case_choices
 from reason2decide.prompts import conditioned_explain_prompt, explain_prompt, predict_prompt
 
 if TYPE_CHECKING:
@@ -44,7 +45,10 @@ def evaluate_model(
     """
     started = time.perf_counter()
     predictions = predictor.predict(
-        [e.question for e in examples], with_rationale=with_rationale, progress=progress
+        [e.question for e in examples],
+        with_rationale=with_rationale,
+        progress=progress,
+        **_options(case_choices(examples)),
     )
     seconds = time.perf_counter() - started
     records: list[dict[str, Any]] = [
@@ -53,6 +57,7 @@ def evaluate_model(
             "question": e.question,
             "gold_label": e.label,
             "gold_rationale": e.rationale,
+            **({} if e.choices is None else {"choices": list(e.choices)}),
             **p.to_dict(),
         }
         for e, p in zip(examples, predictions, strict=True)
@@ -106,7 +111,8 @@ def _add_faithfulness(
     mask_label_in_rationale: bool = True,
 ) -> None:
     """Labels from rationales alone (``predict: {rationale}``) and the three agreement rates;
-    each rationale with its own label masked first unless ``mask_label_in_rationale`` is off."""
+    each rationale with its own label masked first unless ``mask_label_in_rationale`` is off.
+    A case with options is scored over the same options as its question."""
 
     def shown(rationale: str, label: str) -> str:
         return mask_label(rationale, label) if mask_label_in_rationale else rationale
@@ -114,7 +120,10 @@ def _add_faithfulness(
     from_generated: list[str | None] = [None] * len(records)
     if explains:
         texts = [shown(r["rationale"] or "", r["label"]) for r in records]
-        for i, p in enumerate(predictor.predict(texts, with_rationale=False, progress=progress)):
+        predicted = predictor.predict(
+            texts, with_rationale=False, progress=progress, **_options(_choices(records))
+        )
+        for i, p in enumerate(predicted):
             from_generated[i] = p.label
     from_gold: list[str | None] = [None] * len(records)
     with_gold = [i for i, r in enumerate(records) if r.get("gold_rationale")]
@@ -122,7 +131,12 @@ def _add_faithfulness(
         texts = [shown(records[i]["gold_rationale"], records[i]["gold_label"]) for i in with_gold]
         for i, p in zip(
             with_gold,
-            predictor.predict(texts, with_rationale=False, progress=progress),
+            predictor.predict(
+                texts,
+                with_rationale=False,
+                progress=progress,
+                **_options(_choices([records[i] for i in with_gold])),
+            ),
             strict=True,
         ):
             from_gold[i] = p.label
@@ -140,6 +154,17 @@ def _add_faithfulness(
     metrics["faithfulness_label_masking"] = (
         {"placeholder": DEFAULT_PLACEHOLDER} if mask_label_in_rationale else None
     )
+
+
+def _choices(records: Sequence[dict[str, Any]]) -> list[tuple[str, ...] | None] | None:
+    """Each record's options, or ``None`` when no record has any."""
+    found = [None if r.get("choices") is None else tuple(r["choices"]) for r in records]
+    return found if any(c is not None for c in found) else None
+
+
+def _options(choices: list[tuple[str, ...] | None] | None) -> dict[str, Any]:
+    """The ``choices`` argument of ``Predictor.predict``, left out when no case has options."""
+    return {} if choices is None else {"choices": choices}
 
 
 def evaluation_truncation(

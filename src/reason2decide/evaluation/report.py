@@ -8,12 +8,13 @@ from typing import Any
 
 from rich.table import Table
 
+from reason2decide.data.choices import option_index
 from reason2decide.errors import R2DError
 from reason2decide.evaluation.bertscore import bertscore, resolve_encoder
 from reason2decide.evaluation.bleu import rationale_bleu
 from reason2decide.evaluation.repetition import repetition_stats
 from reason2decide.io import write_json
-from reason2decide.label_metrics import expected_calibration_error, label_metrics
+from reason2decide.label_metrics import choice_metrics, expected_calibration_error, label_metrics
 
 ABSENT = "—"
 _RATIONALE_KEYS = ("bleu", "bertscore_precision", "bertscore_recall", "bertscore_f1")
@@ -42,6 +43,13 @@ def evaluate_records(
     within each generated rationale (``repetition`` has the details and the gold's rate).
     Metrics that cannot be computed (no rationales, no probabilities, BERTScore switched off)
     are ``None``, never 0.
+
+    Records of multiple-choice cases carry ``choices`` (the case's options); ``choices`` in the
+    result then holds :func:`~reason2decide.label_metrics.choice_metrics` over them (accuracy,
+    macro-F1 over answer positions, per-position scores, position confusion). When every record
+    has options, ``macro_f1`` is the macro-F1 over positions, and ``macro_f1_text`` the macro-F1
+    over option texts where the set is closed (every case has the same options; the per-class
+    scores and the confusion are then over those texts), else ``None`` (and no per-class scores).
     """
     rows = list(records)
     if not rows:
@@ -57,7 +65,15 @@ def evaluate_records(
                 )
 
     gold = [row["gold_label"] for row in rows]
-    metrics: dict[str, Any] = label_metrics(gold, [row["label"] for row in rows], labels)
+    with_choices = [row for row in rows if row.get("choices")]
+    if with_choices and len(with_choices) == len(rows):
+        metrics: dict[str, Any] = _choice_decision_metrics(rows)
+    else:
+        metrics = label_metrics(gold, [row["label"] for row in rows], labels)
+    if with_choices:
+        metrics["choices"] = choice_report(with_choices)
+        if len(with_choices) == len(rows):
+            metrics["macro_f1"] = metrics["choices"]["macro_f1"]
 
     with_probs = [row for row in rows if row.get("probabilities")]
     metrics["n_probabilities"] = len(with_probs)
@@ -78,6 +94,48 @@ def evaluate_records(
         )
     )
     return metrics
+
+
+def choice_report(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """:func:`~reason2decide.label_metrics.choice_metrics` of records with ``choices``."""
+    gold: list[int] = []
+    for i, row in enumerate(records):
+        position = option_index(row["gold_label"], row["choices"])
+        if position is None:
+            raise R2DError(
+                f"record {i}: the gold label {row['gold_label']!r} is none of its choices",
+                field="gold_label",
+            )
+        gold.append(position)
+    return choice_metrics(
+        gold,
+        [option_index(row["label"], row["choices"]) for row in records],
+        [len(row["choices"]) for row in records],
+    )
+
+
+def _choice_decision_metrics(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The label-set part of the report when every case has its own options: over the option
+    texts where every case has the same options, else accuracy only (no per-text classes)."""
+    gold = [row["gold_label"] for row in rows]
+    predicted = [row["label"] for row in rows]
+    if len({frozenset(row["choices"]) for row in rows}) == 1:
+        metrics = label_metrics(gold, predicted, list(rows[0]["choices"]))
+        metrics["macro_f1_text"] = metrics["macro_f1"]
+        return metrics
+    outside = sum(
+        option_index(p, row["choices"]) is None for p, row in zip(predicted, rows, strict=True)
+    )
+    return {
+        "n": len(rows),
+        "accuracy": sum(g == p for g, p in zip(gold, predicted, strict=True)) / len(rows),
+        "macro_f1": None,
+        "macro_f1_text": None,
+        "per_class": {},
+        "confusion_matrix": None,
+        "n_predicted_outside_labels": outside,
+        "n_gold_outside_labels": 0,
+    }
 
 
 def scored_rationale(row: Mapping[str, Any]) -> bool:
@@ -145,6 +203,11 @@ def metrics_table(metrics: Mapping[str, Any], title: str | None = "Metrics") -> 
     outside = metrics.get("n_predicted_outside_labels")
     if outside:
         overall("predictions outside label set", outside)
+    choices = metrics.get("choices")
+    if choices:
+        overall("random-guess accuracy", choices.get("random_guess_accuracy"))
+        if metrics.get("macro_f1_text") is not None:
+            overall("macro-F1 over option texts", metrics["macro_f1_text"])
     overall("ECE", metrics.get("ece"))
     overall("rationales scored", metrics.get("n_rationales"))
     overall("BLEU", metrics.get("bleu"))
@@ -177,6 +240,20 @@ def metrics_table(metrics: Mapping[str, Any], title: str | None = "Metrics") -> 
         table.add_row(
             f"class {label}",
             "",
+            _fmt(scores.get("precision")),
+            _fmt(scores.get("recall")),
+            _fmt(scores.get("f1")),
+            _fmt(scores.get("support")),
+        )
+    positions = (choices or {}).get("per_position") or {}
+    if positions:
+        table.add_section()
+    for letter, scores in positions.items():
+        # value: the share of predictions at this position (gold share in the name), to show
+        # a position bias next to the position's own scores
+        table.add_row(
+            f"option {letter} (gold {scores['gold_share']:.2f}, predicted share)",
+            _fmt(scores.get("predicted_share"), 2),
             _fmt(scores.get("precision")),
             _fmt(scores.get("recall")),
             _fmt(scores.get("f1")),

@@ -13,6 +13,7 @@ import torch
 from tqdm.auto import tqdm
 
 from reason2decide.backbones import Backbone, GenerationSettings, load_backbone
+from reason2decide.data.readers import ColumnMap
 from reason2decide.errors import R2DError
 from reason2decide.hardware import autocast, no_grad_context, resolve_precision
 from reason2decide.io import read_json
@@ -53,6 +54,7 @@ class Predictor:
         generation: GenerationSettings | None = None,
         precision: str = "auto",
         rationale_prompt: str | None = "conditioned",
+        columns: ColumnMap | None = None,
     ) -> None:
         if rationale_prompt not in RATIONALE_PROMPTS:
             raise ValueError(f"rationale_prompt must be one of {RATIONALE_PROMPTS}")
@@ -69,6 +71,8 @@ class Predictor:
         self.generation = generation if generation is not None else GenerationSettings()
         self.precision = resolve_precision(precision, backbone.device)
         self.rationale_prompt = rationale_prompt
+        #: How the model's training rows were read (question template, options), when known.
+        self.columns = columns
         self.backbone.model.eval()
 
     @classmethod
@@ -107,6 +111,8 @@ class Predictor:
             run = read_json(root / "run.json")
             config = run.get("config", {})
             rationale_prompt = run.get("rationale_prompt", "conditioned")
+        stored = config.get("columns")
+        columns = ColumnMap.from_dict(stored) if isinstance(stored, dict) else None
         labels = None
         for candidate in (model_dir / "labels.json", root / "labels.json"):
             if candidate.is_file():
@@ -136,6 +142,7 @@ class Predictor:
             generation=generation,
             precision=precision,
             rationale_prompt=rationale_prompt,
+            columns=columns,
         )
 
     @property
@@ -149,8 +156,13 @@ class Predictor:
         *,
         with_rationale: bool = True,
         progress: bool = False,
+        choices: Sequence[Sequence[str] | None] | None = None,
     ) -> list[Prediction]:
-        """One prediction per question, in input order."""
+        """One prediction per question, in input order. ``choices`` gives each question's own
+        options (``None`` for one scored over the label set); see
+        :func:`~reason2decide.methods.label_decoding.predict_labels`."""
+        if choices is not None and len(choices) != len(questions):
+            raise ValueError(f"{len(questions)} questions but {len(choices)} option lists")
         self.backbone.model.eval()
         # Batches of similar length waste less compute on padding.
         order = sorted(range(len(questions)), key=lambda i: len(questions[i]))
@@ -160,7 +172,11 @@ class Predictor:
         with self.inference_context():
             for start in range(0, len(order), self.batch_size):
                 idx = order[start : start + self.batch_size]
-                batch = self.predict_batch([questions[i] for i in idx], with_rationale)
+                batch = self.predict_batch(
+                    [questions[i] for i in idx],
+                    with_rationale,
+                    choices=None if choices is None else [choices[i] for i in idx],
+                )
                 for i, prediction in zip(idx, batch, strict=True):
                     results[i] = prediction
                 bar.update(len(idx))
@@ -176,28 +192,44 @@ class Predictor:
         return stack
 
     def predict_batch(
-        self, questions: Sequence[str], with_rationale: bool = True
+        self,
+        questions: Sequence[str],
+        with_rationale: bool = True,
+        *,
+        choices: Sequence[Sequence[str] | None] | None = None,
     ) -> list[Prediction]:
-        """Predictions for one batch (no sorting, no progress bar, caller's autocast)."""
-        predictions = self.score_batch(questions)
+        """Predictions for one batch (no sorting, no progress bar, caller's autocast); the
+        rationale is conditioned on the predicted label (a case's chosen option text)."""
+        predictions = self.score_batch(questions, choices=choices)
         if with_rationale and self.explains:
             rationales = self.explain_batch(questions, [p.label for p in predictions])
             for prediction, rationale in zip(predictions, rationales, strict=True):
                 prediction.rationale = rationale
         return predictions
 
-    def score_batch(self, questions: Sequence[str]) -> list[Prediction]:
-        """The label pass for one batch: labels and probabilities, no rationale (caller's
-        context, see :meth:`inference_context`)."""
+    def score_batch(
+        self,
+        questions: Sequence[str],
+        *,
+        choices: Sequence[Sequence[str] | None] | None = None,
+    ) -> list[Prediction]:
+        """The label pass for one batch: labels and probabilities (over each case's options
+        where it has them, else over the label set), no rationale (caller's context, see
+        :meth:`inference_context`)."""
         out = predict_labels(
-            self.backbone, self.backbone.model, questions, self.labels, decoding=self.label_decoding
+            self.backbone,
+            self.backbone.model,
+            questions,
+            self.labels,
+            decoding=self.label_decoding,
+            choices=choices,
         )
         predictions = []
         for row, label in enumerate(out.labels):
             probs = None
             if out.probabilities is not None:
-                values = out.probabilities[row].tolist()
-                probs = {k: round(float(v), 6) for k, v in zip(self.labels, values, strict=True)}
+                distribution = out.distribution(row, self.labels)
+                probs = {k: round(v, 6) for k, v in distribution.items()}
             predictions.append(Prediction(label, probs))
         return predictions
 

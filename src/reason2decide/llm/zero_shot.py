@@ -18,7 +18,9 @@ emphasis, quotes and trailing punctuation removed):
    answer is the start of exactly one label ("may" → "maybe");
 4. ``contains``: exactly one label appears in the answer as a whole word or phrase (a label found
    only inside a longer label that also appears does not count);
-5. otherwise the answer is ``unmapped``: the label prompt is asked again, with the bad answer and
+5. ``letter``: for a multiple-choice case (whose own options are the labels it chooses
+   among), the answer is an option's letter (``B``, ``(B)``) or rendered line (``B. text``);
+6. otherwise the answer is ``unmapped``: the label prompt is asked again, with the bad answer and
    a reminder of the options, up to ``label_retries`` times. If it stays unmapped, the
    **fallback** applies: with ``fallback_label`` set, that label is predicted (and explained);
    without it (the default) the prediction is :data:`UNMAPPED_LABEL`, which lies outside the label
@@ -33,9 +35,10 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from reason2decide.data.choices import option_index
 from reason2decide.data.example import Example
 from reason2decide.data.leakage import contains_label
 from reason2decide.errors import R2DError
@@ -46,7 +49,7 @@ from reason2decide.llm.templates import ZERO_SHOT_LABEL_TEMPLATE, PromptTemplate
 #: The prediction of an answer that maps to no label (without a fallback label).
 UNMAPPED_LABEL = "<unmapped>"
 #: How an answer was mapped, in the order the rules are tried.
-MAPPING_RULES = ("exact", "normalized", "prefix", "contains", "unmapped")
+MAPPING_RULES = ("exact", "normalized", "prefix", "contains", "letter", "unmapped")
 
 _LEAD_IN = re.compile(
     r"^(?:the\s+)?(?:final\s+)?(?:answer|decision|label|option|choice)(?:\s+is)?\s*[:\-]?\s*",
@@ -204,7 +207,11 @@ def zero_shot_predict(
         "rationale_prompt_version": (
             options.rationale.template.version if options.with_rationale else None
         ),
-        "label_mapping": {rule: rules.get(rule, 0) for rule in MAPPING_RULES},
+        "label_mapping": {
+            rule: rules.get(rule, 0)
+            for rule in MAPPING_RULES
+            if rule != "letter" or any(e.choices is not None for e in examples)
+        },
         "n_unmapped": rules.get("unmapped", 0),
         "fallback": options.fallback_label if options.fallback_label else UNMAPPED_LABEL,
         "n_label_retries": sum(record.pop("_label_retries") for record in records),
@@ -218,6 +225,8 @@ def zero_shot_predict(
 def _predict_one(
     example: Example, labels: list[str], client: LLMClient, options: ZeroShotOptions
 ) -> dict[str, Any]:
+    if example.choices is not None:  # a multiple-choice case answers among its own options
+        labels = list(example.choices)
     messages = options.label_template.render(example.question, labels=labels)
     answer = ""
     match = LabelMatch(None, "unmapped")
@@ -242,6 +251,10 @@ def _predict_one(
         )
         answer = client.chat(request).content
         match = map_label(answer, labels)
+        if match.label is None and example.choices is not None:
+            position = option_index(answer, example.choices)
+            if position is not None:
+                match = LabelMatch(example.choices[position], "letter")
         if match.label is not None:
             break
 
@@ -252,7 +265,7 @@ def _predict_one(
         if label is None:
             rationale = ""
         else:
-            conditioned = Example(example.id, example.question, label)
+            conditioned = replace(example, label=label, rationale=None, extra={})
             result = client.chat(rationale_request(conditioned, options.rationale, labels))
             rationale = clean_rationale(result.content) or ""
             truncated = result.truncated
@@ -263,6 +276,7 @@ def _predict_one(
         "label": label if label is not None else UNMAPPED_LABEL,
         "probabilities": None,
         "gold_rationale": example.rationale,
+        **({} if example.choices is None else {"choices": list(example.choices)}),
         "rationale": rationale,
         "label_answer": answer,
         "label_mapping": match.rule,

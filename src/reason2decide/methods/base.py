@@ -18,9 +18,10 @@ import torch
 from torch import nn
 
 from reason2decide.backbones import Backbone
+from reason2decide.data.choices import option_index
 from reason2decide.data.example import Example
 from reason2decide.distributed import gather_shards, shard
-from reason2decide.methods.label_decoding import predict_labels_eval
+from reason2decide.methods.label_decoding import case_choices, predict_labels_eval
 from reason2decide.prompts import explain_prompt
 
 
@@ -111,13 +112,12 @@ class Objective(ABC):
 
     @torch.no_grad()
     def label_scores(self, model: nn.Module, examples: Sequence[Example]) -> dict[str, float]:
-        """Accuracy and macro-F1 of the predicted labels over the label set.
+        """Accuracy and macro-F1 of the predicted labels: over the label set, or over answer
+        positions for cases with their own options (see :func:`decision_scores`).
 
         In a multi-process run each process predicts every n-th batch and the labels are
         gathered: the result equals a one-process run's.
         """
-        from reason2decide.label_metrics import label_metrics
-
         local = []
         for index, chunk in shard(batched(list(examples), self.eval_batch_size)):
             out = predict_labels_eval(
@@ -126,11 +126,51 @@ class Objective(ABC):
                 [e.question for e in chunk],
                 self.labels,
                 decoding=self.label_decoding,
+                choices=case_choices(chunk),
             )
             local.append((index, out.labels))
         predicted = [label for part in gather_shards(local) for label in part]
-        metrics = label_metrics([e.label for e in examples], predicted, self.labels)
-        return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"]}
+        return decision_scores(examples, predicted, self.labels)
+
+
+def decision_scores(
+    examples: Sequence[Example], predicted: Sequence[str], labels: Sequence[str]
+) -> dict[str, float]:
+    """Accuracy and macro-F1 of ``predicted`` against the examples' gold labels.
+
+    Cases with their own options are scored by answer position (macro-F1 over A, B, ...),
+    the others over ``labels``; in a set that mixes both, macro-F1 is the two macro-F1s
+    weighted by their case counts.
+    """
+    from reason2decide.label_metrics import choice_metrics, label_metrics
+
+    with_options = [i for i, e in enumerate(examples) if e.choices is not None]
+    plain = [i for i, e in enumerate(examples) if e.choices is None]
+    correct = sum(e.label == p for e, p in zip(examples, predicted, strict=True))
+    parts: list[tuple[int, float]] = []
+    if with_options:
+        chosen = [examples[i] for i in with_options]
+        metrics = choice_metrics(
+            [option_position(e.label, e.choices) for e in chosen],  # type: ignore[arg-type]
+            [option_index(predicted[i], examples[i].choices or ()) for i in with_options],
+            [len(e.choices or ()) for e in chosen],
+        )
+        parts.append((len(with_options), metrics["macro_f1"]))
+    if plain:
+        metrics = label_metrics(
+            [examples[i].label for i in plain], [predicted[i] for i in plain], labels
+        )
+        parts.append((len(plain), metrics["macro_f1"]))
+    macro_f1 = sum(n * f for n, f in parts) / len(examples)
+    return {"accuracy": correct / len(examples), "macro_f1": macro_f1}
+
+
+def option_position(label: str, choices: Sequence[str]) -> int:
+    """The position of a case's gold option (the reader made the label one of its options)."""
+    position = option_index(label, choices)
+    if position is None:
+        raise ValueError(f"gold label {label!r} is none of the case's options")
+    return position
 
 
 def batched(items: Sequence, size: int) -> list[Sequence]:

@@ -11,7 +11,11 @@ from torch import nn
 
 from reason2decide.data.example import Example
 from reason2decide.methods.base import Objective, StepOutput, draw_generator
-from reason2decide.methods.label_decoding import predict_labels, predict_labels_eval
+from reason2decide.methods.label_decoding import (
+    case_choices,
+    predict_labels,
+    predict_labels_eval,
+)
 from reason2decide.methods.schedules import Stage2Schedule
 from reason2decide.prompts import conditioned_explain_prompt, explain_prompt, predict_prompt
 
@@ -104,6 +108,7 @@ class Stage2Objective(Objective):
         options = {
             "decoding": self.label_decoding,
             "max_new_tokens": self.config.sampling_max_new_tokens,
+            "choices": case_choices(examples),
         }
         if self.config.sampling_dropout:
             predicted = predict_labels(self.backbone, model, questions, self.labels, **options)

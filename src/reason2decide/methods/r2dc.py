@@ -26,7 +26,11 @@ from torch import nn
 from reason2decide.data.example import Example
 from reason2decide.distributed import gather_objects
 from reason2decide.methods.base import StepOutput, draw_generator
-from reason2decide.methods.label_decoding import predict_labels, predict_labels_eval
+from reason2decide.methods.label_decoding import (
+    case_choices,
+    predict_labels,
+    predict_labels_eval,
+)
 from reason2decide.methods.r2d import Stage2Config, Stage2Objective
 from reason2decide.methods.schedules import RunningThreshold, confidence_gate, gumbel_temperature
 from reason2decide.prompts import PREDICT_PREFIX, conditioned_explain_prompt, predict_prompt
@@ -67,11 +71,13 @@ class R2DCObjective(Stage2Objective):
         self.label_lengths = torch.tensor(lengths, dtype=torch.float)
 
     def _predict_with_confidence(
-        self, model: nn.Module, questions: list[str]
+        self, model: nn.Module, examples: Sequence[Example]
     ) -> tuple[list[str], list[float]]:
+        questions = [e.question for e in examples]
         options = {
             "decoding": self.label_decoding,
             "max_new_tokens": self.config.sampling_max_new_tokens,
+            "choices": case_choices(examples),
         }
         predict = predict_labels if self.config.sampling_dropout else predict_labels_eval
         out = predict(self.backbone, model, questions, self.labels, **options)
@@ -81,7 +87,12 @@ class R2DCObjective(Stage2Objective):
             # The winning candidate's summed token log-probability over its token count.
             winner = out.scores.argmax(-1)
             best = out.scores.gather(-1, winner[:, None]).squeeze(-1)
-            return out.labels, torch.exp(best / self.label_lengths[winner]).tolist()
+            if out.candidates is None:
+                lengths = self.label_lengths[winner]
+            else:  # each case's own options: the winner's own token count
+                counted = self.backbone.target_ids(out.labels)
+                lengths = torch.tensor([len(ids) for ids in counted], dtype=torch.float)
+            return out.labels, torch.exp(best / lengths).tolist()
         was_training = model.training
         model.eval()
         try:
@@ -100,7 +111,7 @@ class R2DCObjective(Stage2Objective):
         questions = [e.question for e in examples]
         gold = [e.label for e in examples]
         # Confidences are tracked from step 0 so that τ can be calibrated at W.
-        predicted, confidences = self._predict_with_confidence(model, questions)
+        predicted, confidences = self._predict_with_confidence(model, examples)
         # τ follows every process's confidences, so that all processes share one τ (and the
         # one rank 0 saves in checkpoints is the one they all used).
         everywhere = [c for part in gather_objects(confidences) for c in part]

@@ -5,12 +5,15 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from reason2decide.errors import R2DError
+
+if TYPE_CHECKING:
+    from reason2decide.data.readers import ColumnMap
 
 
 class TrainConfig(BaseModel):
@@ -30,6 +33,21 @@ class TrainConfig(BaseModel):
     question_col: str = "question"
     label_col: str = "label"
     rationale_col: str = "rationale"
+    question_template: str | None = Field(
+        None, description="build the input text from columns, e.g. '{complaint}. {vitals}'"
+    )
+    choices_cols: str | None = Field(
+        None, description="multiple choice: one column per option, comma-separated"
+    )
+    choices_col: str | None = Field(
+        None, description="multiple choice: one column holding each case's list of options"
+    )
+    choices_sep: str | None = Field(
+        None, description="separator of --choices-col's options in a CSV/TSV cell"
+    )
+    answer_format: Literal["auto", "text", "letter", "index0", "index1"] | None = Field(
+        None, description="how the label names its option (with --choices-cols/--choices-col)"
+    )
     stage1_rationale_col: str | None = None
     stage1_train: Path | None = None
     stage1_exclude_overlap: bool = False
@@ -140,7 +158,26 @@ class TrainConfig(BaseModel):
                 "--r2dc-confidence set-probability needs --label-decoding score (generated "
                 "labels have no probability over the label set); use token-geomean"
             )
+        self.columns()  # a bad template or options setting fails here, before any work
         return self
+
+    def columns(self, rationale: str | None | Literal["config"] = "config") -> ColumnMap:
+        """The column mapping the data is read with (question or template, label, options,
+        id), with ``rationale`` as the rationale column (``"config"``: ``rationale_col``;
+        ``None``: none read)."""
+        from reason2decide.data.readers import ColumnMap
+
+        return ColumnMap.from_flags(
+            question_col=self.question_col,
+            label_col=self.label_col,
+            rationale_col=self.rationale_col if rationale == "config" else rationale,
+            id_col=self.id_col,
+            question_template=self.question_template,
+            choices_cols=self.choices_cols,
+            choices_col=self.choices_col,
+            choices_sep=self.choices_sep,
+            answer_format=self.answer_format,
+        )
 
     @property
     def resolved_eval_batch_size(self) -> int:
@@ -158,7 +195,9 @@ MAX_SCORED_LABELS = 64
 
 def default_label_decoding(train: str | Path) -> str:
     """``generate`` when ``train`` is a split of a prepared dataset whose ``dataset.json`` marks
-    the label set open (MedMCQA, MedReason: one label per answer text), else ``score``."""
+    the label set open (one label per answer text), else ``score`` (also for a set whose cases
+    carry their own options, ``label_set: choices``, such as MedMCQA and MedReason: each case is
+    scored over its options)."""
     from reason2decide.data.sources.prepare import prepared_record
 
     record = prepared_record(train)

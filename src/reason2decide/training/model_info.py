@@ -3,7 +3,8 @@
 A run's ``run.json`` lies beside ``model/``, not in it: a copied model folder would lose the
 method (how it writes rationales, how it decodes labels). Each saved model therefore carries
 ``reason2decide.json`` (method, objective, rationale prompt, label decoding, length limits) and
-its ``labels.json``, and reloads with its own behaviour on its own.
+its ``labels.json``, and reloads with its own behaviour on its own; ``columns`` records how the
+training rows were read (:meth:`~reason2decide.data.readers.ColumnMap.to_dict`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ def model_info(config: TrainConfig, objective: str, rationale_prompt: str | None
         "label_decoding": config.label_decoding,
         "max_input_length": config.max_input_length,
         "max_target_length": config.max_target_length,
+        # How the training rows were read (template, options), so that predicting new rows of
+        # the same shape needs no flags.
+        "columns": config.columns().to_dict(),
     }
 
 

@@ -32,7 +32,7 @@ from reason2decide.backbones import Backbone, load_backbone, quiet_transformers
 from reason2decide.data.example import Example
 from reason2decide.data.fingerprint import fingerprint
 from reason2decide.data.labels import LabelSet, check_labels
-from reason2decide.data.readers import ColumnMap, read_examples
+from reason2decide.data.readers import read_examples
 from reason2decide.data.splits import stratified_holdout
 from reason2decide.data.stats import overlapping_rows, training_data_warnings
 from reason2decide.distributed import (
@@ -212,12 +212,7 @@ def load_training_data(
     test set): overlaps are warned about and recorded, or dropped with
     ``--stage1-exclude-overlap``.
     """
-    columns = ColumnMap(
-        question=config.question_col,
-        label=config.label_col,
-        rationale=config.rationale_col,
-        id=config.id_col,
-    )
+    columns = config.columns()
     train = read_examples(config.train, columns, require_rationale=needs_rationale)
     sources: dict[str, Any] = {"train": fingerprint(config.train)}
     if config.val is not None:
@@ -236,7 +231,8 @@ def load_training_data(
         raise R2DError("too few examples to train and validate", path=config.train)
     if config.labels:
         labels = LabelSet.parse(config.labels)
-        outside = sorted({e.label for e in train if e.label not in labels})
+        # a multiple-choice case's label is one of its own options, not of --labels
+        outside = sorted({e.label for e in train if e.choices is None and e.label not in labels})
         if outside:
             raise R2DError(
                 f"{len(outside)} training label(s) are not in --labels: {', '.join(outside[:5])}",
@@ -275,12 +271,7 @@ def _add_stage1_source(
     """Stage 1's own rationales: another column of the same rows, or another file; its rows are
     checked against the ``evaluation`` sets (see :func:`stage1_overlap`)."""
     column = config.stage1_rationale_col or config.rationale_col
-    columns = ColumnMap(
-        question=config.question_col,
-        label=config.label_col,
-        rationale=column,
-        id=config.id_col,
-    )
+    columns = config.columns(column)
     if config.stage1_train is not None:
         rows = read_examples(config.stage1_train, columns, require_rationale=True)
         rows, overlap = stage1_overlap(rows, evaluation, config.stage1_exclude_overlap, say)
@@ -684,7 +675,9 @@ def run_training(
             say=say,
             held_out=held_out,
         )
-    check_label_decoding(config, len(data.labels))
+    # Cases with their own options are scored over those; only the others use the label set.
+    plain = any(e.choices is None for e in (*data.train, *data.val))
+    check_label_decoding(config, len(data.labels) if plain else 0)
 
     manifest: dict[str, Any]
     if resume:

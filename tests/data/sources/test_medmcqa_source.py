@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -51,6 +52,26 @@ def test_builds_input_label_and_flags_missing_explanations(raw: Path, tmp_path: 
     sizes = {name: split["examples"] for name, split in out.metadata["splits"].items()}
     assert sizes == {"train": 24, "val": 3, "test": 3}
     assert out.metadata["counts"]["without_rationale"] == 15
+    assert rows["m000"]["choices"] == ["Ulnar 0", "Radial", "Median", "Axillary"]
+    assert out.metadata["label_set"] == "choices"
+    assert out.metadata["counts"]["rows_with_repeated_option"] == 0
+
+
+def test_a_repeated_option_is_dropped_and_a_row_without_two_options_left_out(
+    raw: Path, tmp_path: Path, h
+) -> None:
+    rows = [_row(i, None) for i in range(30)]
+    rows[1] = {**rows[1], "opc": "radial ", "cop": 3}  # the repeat of opb is the answer
+    rows[2] = {**rows[2], "opa": "Radial", "opc": "Radial", "opd": "Radial"}
+    h.write_lines(raw / "medmcqa" / "dev.json", rows)
+    out = prepare("medmcqa", tmp_path / "out", data_dir=raw)
+    found = {r["id"]: r for name in ("train", "val", "test") for r in h.read_jsonl(out.files[name])}
+    assert found["m001"]["choices"] == ["Ulnar 1", "Radial", "Axillary"]
+    assert found["m001"]["label"] == "Radial" and found["m001"]["answer_letter"] == "B"
+    assert found["m001"]["question"].endswith("A. Ulnar 1\nB. Radial\nC. Axillary")
+    assert "m002" not in found and len(found) == 29
+    assert out.metadata["counts"]["rows_with_repeated_option"] == 1
+    assert out.metadata["counts"]["rows_without_options"] == 1
 
 
 def test_bad_cop_names_the_record(raw: Path, tmp_path: Path, h) -> None:
@@ -74,19 +95,27 @@ def test_shared_counts(shared_medmcqa: tuple[Path, Path], h) -> None:
     out, _ = shared_medmcqa
     splits = {name: h.read_jsonl(out / f"{name}.jsonl") for name in ("train", "val", "test")}
     assert {name: len(rows) for name, rows in splits.items()} == {
-        "train": 3347,
+        "train": 3346,
         "val": 418,
         "test": 418,
     }
     rows = [row for part in splits.values() for row in part]
-    assert sum(row["rationale"] is not None for row in rows) == 2206
+    assert sum(row["rationale"] is not None for row in rows) == 2205
+    # letters as shown once repeated options are dropped
     assert Counter(row["answer_letter"] for row in rows) == {
-        "A": 1348,
-        "B": 1085,
+        "A": 1347,
+        "B": 1089,
         "C": 925,
-        "D": 825,
+        "D": 821,
     }
-    assert len({row["id"] for row in rows}) == 4183
+    assert len({row["id"] for row in rows}) == 4182
+    # 21 raw rows repeat an option: 20 keep three options, one (four times the same) is left out
+    assert Counter(len(row["choices"]) for row in rows) == {4: 4162, 3: 20}
+    assert all(row["label"] in row["choices"] for row in rows)
+    metadata = json.loads((out / "dataset.json").read_text())
+    assert metadata["counts"]["rows_with_repeated_option"] == 20
+    assert metadata["counts"]["rows_without_options"] == 1
+    assert metadata["label_set"] == "choices"
 
 
 @pytest.mark.data

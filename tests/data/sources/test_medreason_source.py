@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,8 @@ def test_keep_is_the_default_and_splits_follow_the_files(raw: Path, tmp_path: Pa
     assert test[0]["rationale"] == "It is [LABEL], clearly."
     assert out.metadata["options"]["label_placeholder"] == "keep"
     assert out.metadata["counts"]["rationales_with_placeholder"] == 13 + 3
-    assert out.metadata["label_set"] == "open"
+    assert out.metadata["label_set"] == "choices"
+    assert test[0]["choices"] == ["Drug 100", "Other"]
 
 
 def test_fill_and_drop(raw: Path, tmp_path: Path, h) -> None:
@@ -92,15 +94,18 @@ def test_shared_counts(shared_medreason: tuple[Path, Path], h) -> None:
     assert {name: len(rows) for name, rows in splits.items()} == {
         "train": 1354,
         "val": 150,
-        "test": 1504,
+        "test": 1503,  # one row's four options are all 'image_question': left out
     }
     placeholder = {
         name: sum("[LABEL]" in r["rationale"] for r in rows) for name, rows in splits.items()
     }
     assert placeholder["train"] + placeholder["val"] == 1032 and placeholder["test"] == 1031
-    assert len({r["label"] for r in splits["test"]}) == 1453
+    assert len({r["label"] for r in splits["test"]}) == 1452
     ids = [row["id"] for rows in splits.values() for row in rows]
-    assert len(ids) == len(set(ids)) == 3008
+    assert len(ids) == len(set(ids)) == 3007
+    rows = [row for part in splits.values() for row in part]
+    assert all(row["label"] in row["choices"] for row in rows)
+    assert Counter(len(row["choices"]) for row in rows) == {4: 3000, 3: 6, 2: 1}
 
 
 @pytest.mark.data
@@ -110,10 +115,34 @@ def test_shared_drop_counts(shared_data_dir: Path, tmp_path: Path, h) -> None:
         "medreason", tmp_path, data_dir=shared_data_dir, options={"label_placeholder": "drop"}
     )
     sizes = {name: split["examples"] for name, split in out.metadata["splits"].items()}
-    assert sizes["train"] + sizes["val"] == 1504 - 1032 and sizes["test"] == 1504 - 1031
+    assert sizes["train"] + sizes["val"] == 1504 - 1032 and sizes["test"] == 1504 - 1031 - 1
 
 
 @pytest.mark.data
 def test_shared_output_is_byte_identical(shared_medreason: tuple[Path, Path], h) -> None:
     first, second = shared_medreason
     assert h.tree_bytes(first) == h.tree_bytes(second)
+
+
+def test_inline_options_are_parsed_repeats_dropped_and_the_answer_kept_as_labelled() -> None:
+    from reason2decide.data.sources.medreason import parse_choices
+
+    inline = "Stem? Answer Choices: A. Iron. B. Zinc C. iron D. Copper"
+    # 'Iron.' names the answer 'Iron' up to the final period and is written as the label; the
+    # repeat 'iron' is dropped
+    assert parse_choices(inline, "Iron") == ("Iron", "Zinc", "Copper")
+    lines = "Stem?. Answer Choices:\nA. Tuberculosis\nB. Viral meningitis.\nC. Other"
+    assert parse_choices(lines, "Viral meningitis") == ("Tuberculosis", "Viral meningitis", "Other")
+    assert parse_choices("Stem? Answer Choices: A. x B. x", "x") is None
+    assert parse_choices("Stem without options", "x") is None
+    assert parse_choices("Stem? Answer Choices: A. x B. y", "z") is None
+
+
+def test_a_row_without_answerable_options_is_left_out_and_counted(raw: Path, tmp_path: Path, h):
+    rows = [_row(i, False) for i in range(20)]
+    rows[3] = {**rows[3], "question": "Q? Answer Choices: A. img B. img", "label": "img"}
+    h.write_lines(raw / "medreason" / "r2dc_val.jsonl", rows)
+    out = prepare("medreason", tmp_path / "out", data_dir=raw)
+    assert out.metadata["counts"]["rows_without_options"] == 1
+    sizes = {name: split["examples"] for name, split in out.metadata["splits"].items()}
+    assert sizes["train"] + sizes["val"] == 19

@@ -1,13 +1,24 @@
-"""MedReason as processed by Reason2Decide-C: medical MCQs with short conclusion rationales."""
+"""MedReason as processed by Reason2Decide-C: medical MCQs with short conclusion rationales.
+
+The questions list their options inline after ``Answer Choices:`` (``A. ...`` to ``D. ...``, on
+one line or one per line); each case carries them as its ``choices`` so that it is scored over
+its own options. A repeated option is dropped (the first kept), the option that names the answer
+is written exactly as the label (the files sometimes differ by a final period), and a row whose
+options are not two distinct ones naming the answer (one test row: four times 'image_question')
+is left out and counted.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from reason2decide.data.choices import LETTERS, normalise
 from reason2decide.data.example import Example
 from reason2decide.data.leakage import DEFAULT_PLACEHOLDER
 from reason2decide.data.sources.base import (
@@ -21,6 +32,8 @@ from reason2decide.data.sources.base import (
 )
 from reason2decide.errors import R2DError
 
+#: What introduces the lettered options in every question.
+ANSWER_MARK = "Answer Choices:"
 VAL_FILE = "medreason/r2dc_val.jsonl"
 TEST_FILE = "medreason/r2dc_test.csv"
 VAL_FRACTION = 0.1
@@ -31,8 +44,10 @@ INFO = SourceInfo(
     name="medreason",
     title="MedReason (Reason2Decide-C processed val/test files)",
     task="choose the answer of a medical multiple-choice question and explain it",
-    labels="open: the text of the correct answer option (about 1,450 distinct strings per file)",
-    size="3,008: train 1,354 and val 150 (from r2dc val), test 1,504 (r2dc test)",
+    labels="the text of the correct answer option (about 1,450 distinct strings per file), one of "
+    "the case's own options ('choices'): each case is scored over its options",
+    size="3,007: train 1,354 and val 150 (from r2dc val), test 1,503 (r2dc test, less one row "
+    "without answerable options)",
     licence="MIT (Reason2Decide-C repository); MedReason itself: see its release",
     citation="Wu et al., MedReason: Eliciting Factual Medical Reasoning Steps in LLMs via "
     "Knowledge Graphs, arXiv 2504.00993 (2025); processed by Hasan et al., Reason2Decide-C, "
@@ -41,7 +56,8 @@ INFO = SourceInfo(
     raw_files=(VAL_FILE, TEST_FILE),
     splits="the Reason2Decide-C train file is not available, so its val file is split at random "
     f"into train and val ({VAL_FRACTION:.0%}), and its test file is the test split unchanged "
-    "(the same 1,504 test items as Reason2Decide-C; train is smaller than theirs)",
+    "(Reason2Decide-C's 1,504 test items less one whose four options are all 'image_question'; "
+    "train is smaller than theirs)",
     question="as processed: the question stem, 'Answer Choices:' and the lettered options",
     rationale="as processed (a short conclusion); about two-thirds contain a literal '[LABEL]' "
     "placeholder where the answer was: --label-placeholder keep (default) leaves it, as "
@@ -101,6 +117,39 @@ def _test_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             raise bad_record(path, f"row at line {start}", f"cannot parse: {exc}", start) from None
 
 
+def parse_choices(question: str, label: str) -> tuple[str, ...] | None:
+    """The lettered options after the last ``Answer Choices:`` of ``question``, repeats dropped,
+    the one naming ``label`` (up to case, spacing and a final period) written as ``label``;
+    ``None`` when there are not two distinct options or none names the label."""
+    at = question.rfind(ANSWER_MARK)
+    if at < 0:
+        return None
+    tail = question[at + len(ANSWER_MARK) :]
+    spans: list[tuple[int, int]] = []
+    position = 0
+    for letter in LETTERS:  # each letter searched after the previous one: A, then B, ...
+        found = re.compile(rf"(?:^|\s){letter}\.\s").search(tail, position)
+        if found is None:
+            break
+        spans.append((found.start(), found.end()))
+        position = found.end()
+    options = [
+        tail[end : spans[i + 1][0] if i + 1 < len(spans) else len(tail)].strip()
+        for i, (_, end) in enumerate(spans)
+    ]
+    kept: dict[str, str] = {}
+    for text in options:
+        if text:
+            kept.setdefault(_key(text), text)
+    if len(kept) < 2 or _key(label) not in kept:
+        return None
+    return tuple(label if key == _key(label) else text for key, text in kept.items())
+
+
+def _key(text: str) -> str:
+    return normalise(text).rstrip(" .")
+
+
 def _read(path: Path, rows: Iterator[tuple[int, dict[str, Any]]], prefix: str) -> list[Example]:
     examples = []
     for number, (line_no, record) in enumerate(rows, start=1):
@@ -114,6 +163,7 @@ def _read(path: Path, rows: Iterator[tuple[int, dict[str, Any]]], prefix: str) -
                 question=question,
                 label=label,
                 rationale=clean(record.get("rationale")) or None,
+                choices=parse_choices(question, label),
             )
         )
     return examples
@@ -129,7 +179,7 @@ def _placeholder(examples: list[Example], mode: str) -> list[Example]:
         elif mode == "fill":
             assert example.rationale is not None
             filled = example.rationale.replace(PLACEHOLDER, example.label)
-            out.append(Example(example.id, example.question, example.label, filled))
+            out.append(replace(example, rationale=filled))
         # mode == "drop": leave it out
     return out
 
@@ -142,6 +192,9 @@ def build(data_dir: Path, *, seed: int, options: Mapping[str, str]) -> BuiltSpli
     pool = _read(val_path, _val_rows(val_path), "medreason-val")
     test = _read(test_path, _test_rows(test_path), "medreason-test")
     raw_total = len(pool) + len(test)
+    without_options = [e.id for e in pool + test if e.choices is None]
+    pool = [e for e in pool if e.choices is not None]
+    test = [e for e in test if e.choices is not None]
     with_placeholder = sum(
         1 for e in pool + test if e.rationale is not None and PLACEHOLDER in e.rationale
     )
@@ -157,11 +210,21 @@ def build(data_dir: Path, *, seed: int, options: Mapping[str, str]) -> BuiltSpli
             f"{with_placeholder} raw rationales contained '{PLACEHOLDER}' and were dropped "
             "(--label-placeholder drop); test is a subset of the Reason2Decide-C test file"
         )
+    if without_options:
+        shown = ", ".join(without_options[:5])
+        notes.append(
+            f"{len(without_options)} of {raw_total} rows left out: their 'Answer Choices' are not "
+            f"two distinct options naming the answer ({shown})"
+        )
     return BuiltSplits(
         train=splits["train"],
         val=splits["val"],
         test=test,
         raw_files=[val_path, test_path],
         notes=notes,
-        counts={"rationales_with_placeholder": with_placeholder, "label_placeholder": mode},
+        counts={
+            "rationales_with_placeholder": with_placeholder,
+            "label_placeholder": mode,
+            "rows_without_options": len(without_options),
+        },
     )

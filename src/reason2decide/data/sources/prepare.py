@@ -80,6 +80,14 @@ def build_source(
     return built, settings
 
 
+def _label_set_kind(open_labels: bool, splits: Mapping[str, list[Example]]) -> str:
+    """``choices`` when every case carries its own options (each is scored over them), else
+    ``open`` or ``closed`` as the source says."""
+    if all(e.choices is not None for examples in splits.values() for e in examples):
+        return "choices"
+    return "open" if open_labels else "closed"
+
+
 def _labels_record(examples: list[Example], open_labels: bool) -> dict[str, Any]:
     counts = label_distribution(examples)
     if not open_labels:
@@ -186,7 +194,7 @@ def prepare(
         "text": {"question": info.question, "label": info.labels, "rationale": info.rationale},
         "rationale_origin": info.rationale_origin,
         "rationale_constructed": constructed,
-        "label_set": "open" if info.open_labels else "closed",
+        "label_set": _label_set_kind(info.open_labels, splits),
         "cross_split_duplicates": cross_split_duplicates(splits),
         "licence": info.licence,
         "citation": info.citation,
