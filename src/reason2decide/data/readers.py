@@ -1,7 +1,9 @@
 """Read user data (JSONL, CSV/TSV, Parquet) into :class:`Example` records, and write them back.
 
-One file on purpose (a little over 400 lines): every format goes through the same column
-mapping and the same row checks, so that an error reads the same whatever the file type.
+The records come from :mod:`reason2decide.data.rows` (one reader per format); this module is
+the column mapping and the row checks every format shares, in one place so that an error reads
+the same whatever the file type (about 700 lines: the mapping, the checks of a record, and the
+answer-format resolution of per-case options, which needs the whole file's answers).
 
 Every problem a user can cause is reported as one :class:`~reason2decide.errors.R2DError` naming
 the file, the place in it and the field: for JSONL the 1-based line number, for CSV/TSV the line
@@ -16,12 +18,10 @@ template (:mod:`reason2decide.data.templates`), and each case can carry its own 
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
@@ -38,6 +38,7 @@ from reason2decide.data.choices import (
     render_options,
 )
 from reason2decide.data.example import STANDARD_FIELDS, Example
+from reason2decide.data.rows import Row, csv_rows, json_rows, json_type, parquet_rows
 from reason2decide.data.templates import (
     OPTIONS_FIELD,
     QuestionTemplate,
@@ -150,15 +151,6 @@ class ColumnMap:
 _DEFAULT_COLUMNS = ColumnMap()
 
 
-@dataclass(frozen=True)
-class _Row:
-    """One raw record of a source file and where it sits in the file."""
-
-    values: dict[str, Any]
-    line: int  # the number reported in errors: line, item number or Parquet row index
-    number: int  # 1-based position among the file's records, for generated ids
-
-
 def read_examples(
     path: str | os.PathLike[str],
     columns: ColumnMap = _DEFAULT_COLUMNS,
@@ -203,12 +195,12 @@ def read_examples(
 
     header: list[str] | None = None
     if suffix in JSONL_SUFFIXES:
-        unit, rows = _json_rows(source)
+        unit, rows = json_rows(source)
     elif suffix in CSV_SUFFIXES:
-        header, rows = _csv_rows(source, delimiter="\t" if suffix == ".tsv" else ",")
+        header, rows = csv_rows(source, delimiter="\t" if suffix == ".tsv" else ",")
         unit = "line"
     else:
-        header, rows = _parquet_rows(source)
+        header, rows = parquet_rows(source)
         unit = "row index"
 
     layout = _Layout.of(columns, require_label, require_rationale)
@@ -245,145 +237,6 @@ def read_examples(
 def write_examples(path: str | os.PathLike[str], examples: Iterable[Example]) -> int:
     """Write examples as standard-schema JSONL, atomically; return the number written."""
     return write_jsonl(path, (_jsonable_row(example.to_dict()) for example in examples))
-
-
-# --- format readers ---------------------------------------------------------------------------
-
-
-def _read_text(source: Path) -> str:
-    """The file's text, decoded as UTF-8 (a byte-order mark is dropped)."""
-    try:
-        data = source.read_bytes()
-    except OSError as exc:
-        raise R2DError(f"cannot read file: {exc.strerror or exc}", path=source) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise R2DError(
-            f"not valid UTF-8 text ({exc.reason})",
-            path=source,
-            line=line,
-            hint="save the file as UTF-8",
-        ) from None
-
-
-def _json_rows(source: Path) -> tuple[str, Iterator[_Row]]:
-    """The records of a JSON-lines file (blank lines skipped) or of a ``.json`` array file.
-
-    Returns the unit errors count in: ``"line"``, or ``"item"`` for a JSON array.
-    """
-    text = _read_text(source)
-    if source.suffix.lower() == ".json" and text.lstrip().startswith("["):
-        return "item", _json_array_rows(source, text)
-    return "line", _jsonl_lines(source, text)
-
-
-def _jsonl_lines(source: Path, text: str) -> Iterator[_Row]:
-    number = 0
-    for line_no, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise R2DError(
-                f"not valid JSON: {exc.msg} (column {exc.colno})",
-                path=source,
-                line=line_no,
-                hint="each line must be one JSON object",
-            ) from None
-        if not isinstance(value, dict):
-            raise R2DError(
-                f"expected a JSON object, found {_json_type(value)}",
-                path=source,
-                line=line_no,
-                hint='each line must be one JSON object such as {"question": ..., "label": ...}',
-            )
-        number += 1
-        yield _Row(values=value, line=line_no, number=number)
-
-
-def _json_array_rows(source: Path, text: str) -> Iterator[_Row]:
-    try:
-        items = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise R2DError(
-            f"not valid JSON: {exc.msg} (column {exc.colno})", path=source, line=exc.lineno
-        ) from None
-    if not isinstance(items, list):
-        raise R2DError(f"expected a JSON list, found {_json_type(items)}", path=source)
-    for number, value in enumerate(items, start=1):
-        if not isinstance(value, dict):
-            raise R2DError(
-                f"expected a JSON object, found {_json_type(value)} (item {number})",
-                path=source,
-                line=number,
-            )
-        yield _Row(values=value, line=number, number=number)
-
-
-def _csv_rows(source: Path, delimiter: str) -> tuple[list[str], Iterator[_Row]]:
-    """Read a CSV/TSV header and return it with an iterator over the data rows."""
-    reader = csv.reader(io.StringIO(_read_text(source), newline=""), delimiter=delimiter)
-    try:
-        header = next(reader, None)
-    except csv.Error as exc:
-        raise R2DError(f"cannot parse the header: {exc}", path=source, line=1) from None
-    if header is None:
-        raise R2DError("the file is empty (no header, no examples)", path=source)
-    header = [name.strip() for name in header]
-    duplicates = sorted({name for name in header if header.count(name) > 1})
-    if duplicates:
-        raise R2DError(
-            f"the header repeats column(s) {', '.join(repr(d) for d in duplicates)}",
-            path=source,
-            line=1,
-        )
-
-    def rows() -> Iterator[_Row]:
-        number = 0
-        last_line = reader.line_num
-        while True:
-            start = last_line + 1
-            try:
-                record = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                raise R2DError(f"cannot parse the row: {exc}", path=source, line=start) from None
-            last_line = reader.line_num
-            if not record or all(not cell.strip() for cell in record):
-                continue
-            if len(record) != len(header):
-                raise R2DError(
-                    f"the row has {len(record)} fields but the header has {len(header)}",
-                    path=source,
-                    line=start,
-                    hint="check quoting and delimiters",
-                )
-            number += 1
-            yield _Row(values=dict(zip(header, record, strict=True)), line=start, number=number)
-
-    return header, rows()
-
-
-def _parquet_rows(source: Path) -> tuple[list[str], Iterator[_Row]]:
-    """Read a Parquet file; return its column names and an iterator over its rows."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(source)
-    except (OSError, pa.ArrowException) as exc:
-        raise R2DError(f"cannot read Parquet file: {exc}", path=source) from None
-    header = list(table.column_names)
-
-    def rows() -> Iterator[_Row]:
-        for index, values in enumerate(table.to_pylist()):
-            yield _Row(values=values, line=index, number=index + 1)
-
-    return header, rows()
 
 
 # --- validation and conversion ----------------------------------------------------------------
@@ -530,7 +383,7 @@ def _missing_column(
 
 
 def _to_example(
-    source: Path, row: _Row, layout: _Layout, unit: str
+    source: Path, row: Row, layout: _Layout, unit: str
 ) -> tuple[Example, list[str] | None]:
     """Turn one raw record into an Example, raising for the first bad field; also return the
     case's options as the source lists them (``None`` without options). The label of a case with
@@ -628,7 +481,7 @@ def _render_template(
     return question
 
 
-def _read_options(source: Path, row: _Row, layout: _Layout, unit: str) -> list[str] | None:
+def _read_options(source: Path, row: Row, layout: _Layout, unit: str) -> list[str] | None:
     """A record's options as the source lists them (``""`` for an empty one), checked: at least
     two non-empty, at most 26, no two the same up to case and whitespace. ``None`` for a record
     without options (no choice setting, or the prepared default and no ``choices`` value)."""
@@ -716,7 +569,7 @@ def _option_list(
             )
         value = list(value.values())
     if not isinstance(value, (list, tuple)):
-        raise fail(f"the options are {_json_type(value)}, not a list", column)
+        raise fail(f"the options are {json_type(value)}, not a list", column)
     return [field_text(item) for item in value]
 
 
@@ -833,18 +686,6 @@ def _text(value: Any) -> str:
     if _is_missing(value):
         return ""
     return str(value).strip()
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return "a string"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    return "a number"
 
 
 def _jsonable_row(row: dict[str, Any]) -> dict[str, Any]:
