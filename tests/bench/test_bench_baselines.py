@@ -76,6 +76,38 @@ def test_majority_predictions_and_metrics():
         assert metrics[absent] is None, absent
 
 
+def mc_cases(n: int, start: int = 0) -> list[Example]:
+    """Four-option cases with different option texts each; the answer is at B in half of them,
+    at C in a quarter, at A or D otherwise."""
+    out = []
+    for i in range(start, start + n):
+        options = tuple(f"option {k} of case {i}" for k in "abcd")
+        position = (1, 2, 1, 0, 1, 3, 1, 2)[i % 8]
+        out.append(Example(f"m{i}", f"Case {i}?", options[position], None, choices=options))
+    return out
+
+
+def test_majority_answers_the_most_frequent_position_on_multiple_choice_cases():
+    train, test = mc_cases(16), mc_cases(8, 100)
+    records, info = predict_baseline("majority", train, None, test, ["unused"])
+    assert info["position_counts"] == {"A": 2, "B": 8, "C": 4, "D": 2}
+    assert [r["label"] for r in records] == [e.choices[1] for e in test]
+    assert records[0]["probabilities"] == pytest.approx(
+        dict(zip(test[0].choices, (2 / 16, 8 / 16, 4 / 16, 2 / 16), strict=True))
+    )
+    metrics = score_baseline("majority", records, ["unused"])
+    assert metrics["accuracy"] == pytest.approx(0.5)  # B is right in half of the test cases
+    # a case with two options takes the most frequent position it has; mixed files keep the
+    # label-set majority for the cases without options
+    short = Example("s", "Two options?", "x", None, choices=("x", "y"))
+    plain = cases(3, 200)
+    records, _ = predict_baseline("majority", train + cases(30), None, [short, *plain], LABELS)
+    assert records[0]["label"] == "y" and records[0]["probabilities"] == pytest.approx(
+        {"x": 0.2, "y": 0.8}
+    )
+    assert {r["label"] for r in records[1:]} == {"yes"}
+
+
 def test_tfidf_lr_learns_a_separable_task_and_records_its_choice():
     train, val, test = cases(30), cases(12, 50), cases(12, 100)
     model, chosen = fit_tfidf_lr(train, val, LABELS)

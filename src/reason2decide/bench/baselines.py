@@ -4,7 +4,11 @@ Decision baselines (no rationale; rationale metrics are absent):
 
 - ``majority``: the most frequent label of the training split for every case (ties: the first
   in label-set order); its probabilities are the training split's label frequencies, so it has
-  an ECE too.
+  an ECE too. A multiple-choice case (one with its own options) gets instead the option at the
+  answer position most frequent among the training split's multiple-choice cases (ties: the
+  earlier position; where the case has fewer options, the most frequent position it has), with
+  the training position frequencies over its options as probabilities: "always answer A" when
+  A is the most common answer, which is what random guessing is beaten by.
 - ``tfidf-lr``: a classical text classifier, TF-IDF of word 1- and 2-grams (lower-cased,
   sublinear term frequency) and a logistic regression, fitted on the training split. The
   inverse regularisation ``C`` (0.01, 0.1, 1, 10, 100) and the class weight (none or
@@ -45,6 +49,7 @@ from reason2decide.bench.spec import (
     BenchSpec,
     Say,
 )
+from reason2decide.data.choices import letter, text_position
 from reason2decide.data.example import Example
 from reason2decide.data.readers import read_examples
 from reason2decide.evaluation.faithfulness import rationale_length_stats
@@ -63,10 +68,11 @@ LAST_SENTENCES = 2
 C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)
 CLASS_WEIGHTS = (None, "balanced")
 #: Bumped when a baseline's definition changes: saved baseline results are then recomputed.
-VERSION = 1
+VERSION = 2
 
 DESCRIPTIONS = {
-    "majority": "the most frequent training label for every case",
+    "majority": "the most frequent training label for every case (multiple-choice cases: "
+    "the most frequent training answer position)",
     "tfidf-lr": "TF-IDF (word 1-2-grams) + logistic regression fitted on the training split; "
     "C and class weight chosen by validation macro-F1",
     "copy-last-sentences": f"rationale = the last {LAST_SENTENCES} sentences of the input",
@@ -107,6 +113,30 @@ def majority_label(train_labels: Sequence[str], labels: Sequence[str]) -> str:
         raise ValueError("no training labels")
     order = {label: i for i, label in enumerate(labels)}
     return min(counts, key=lambda label: (-counts[label], order.get(label, len(order)), label))
+
+
+def answer_positions(train: Sequence[Example]) -> Counter[int]:
+    """How often each answer position is the gold one among the multiple-choice cases."""
+    counts: Counter[int] = Counter()
+    for example in train:
+        if example.choices is not None:
+            position = text_position(example.label, example.choices)
+            if position is not None:
+                counts[position] += 1
+    return counts
+
+
+def majority_option(choices: Sequence[str], positions: Counter[int]) -> dict[str, Any]:
+    """The prediction of ``majority`` for a case with ``choices``: the option at the most
+    frequent training position it has (ties and no counts: the earliest), and the training
+    frequencies of its positions as probabilities (uniform without counts)."""
+    weights = [float(positions.get(i, 0)) for i in range(len(choices))]
+    total = sum(weights)
+    if not total:
+        weights, total = [1.0] * len(choices), float(len(choices))
+    best = max(range(len(choices)), key=lambda i: (weights[i], -i))
+    probabilities = {option: w / total for option, w in zip(choices, weights, strict=True)}
+    return {"label": choices[best], "probabilities": probabilities}
 
 
 def split_sentences(text: str) -> list[str]:
@@ -208,11 +238,20 @@ def predict_baseline(
     """One baseline's prediction records for ``test`` and its ``info``."""
     info: dict[str, Any] = {"description": DESCRIPTIONS[name]}
     if name == "majority":
-        counts = Counter(e.label for e in train)
-        label = majority_label([e.label for e in train], labels)
-        probabilities = {k: counts[k] / len(train) for k in labels if counts[k]}
+        closed = [e for e in train if e.choices is None] or list(train)
+        counts = Counter(e.label for e in closed)
+        label = majority_label([e.label for e in closed], labels)
+        probabilities = {k: counts[k] / len(closed) for k in labels if counts[k]}
         info["label"] = label
-        records = [_record(e, label=label, probabilities=probabilities) for e in test]
+        positions = answer_positions(train)
+        if positions:
+            info["position_counts"] = {letter(p): n for p, n in sorted(positions.items())}
+        records = [
+            _record(e, label=label, probabilities=probabilities)
+            if e.choices is None
+            else _record(e, **majority_option(e.choices, positions))
+            for e in test
+        ]
     elif name == "tfidf-lr":
         model, chosen = fit_tfidf_lr(train, val, labels)
         info.update(chosen)
