@@ -52,6 +52,17 @@ def run_id(root: Path, model_dir: Path) -> str:
     return f"{root.resolve().name}-{digest.hexdigest()[:12]}"
 
 
+def file_facts(
+    record: dict[str, Any], keys: tuple[str, ...] = ("sha256", "rows", "bytes")
+) -> dict[str, Any]:
+    """What may be shown of a data file: its name without the folders it sat in on the
+    training machine (they can name people, projects or hosts), its hash and size."""
+    out = {k: record[k] for k in keys if k in record}
+    if isinstance(record.get("path"), str):
+        out = {"file": record["path"].replace("\\", "/").rsplit("/", 1)[-1], **out}
+    return out
+
+
 def find_evaluation(root: Path, model_dir: Path) -> dict[str, Any] | None:
     """The test metrics of the model: from the newest ``metrics.json`` of an ``r2d evaluate``
     kept in the run folder (``OUT`` itself or one level below), else from the model card that
@@ -66,7 +77,7 @@ def find_evaluation(root: Path, model_dir: Path) -> dict[str, Any] | None:
         test = metrics.get("test") if isinstance(metrics.get("test"), dict) else {}
         return {
             "file": str(path.relative_to(root)),
-            "test_set": {k: test[k] for k in ("path", "sha256", "rows") if k in test},
+            "test_set": file_facts(test, ("sha256", "rows")),
             "metrics": {k: metrics[k] for k in SHOWN_METRICS if k in metrics},
         }
     facts = read_card_facts(model_dir) or {}
@@ -75,7 +86,7 @@ def find_evaluation(root: Path, model_dir: Path) -> dict[str, Any] | None:
         n = evaluation.get("n_evaluated")
         return {
             "file": f"{model_dir.name}/{CARD_FILE}",
-            "test_set": evaluation.get("test_set", {}),
+            "test_set": file_facts(evaluation.get("test_set") or {}, ("sha256", "rows")),
             "metrics": {**evaluation["metrics"], **({"n": n} if n is not None else {})},
         }
     return None
@@ -107,7 +118,7 @@ def describe(root: Path, predictor: Predictor) -> tuple[dict[str, Any], dict[str
         "input": {"fields": ["text"], "template": None},
         "generation": predictor.generation.to_dict(),
         "data": {
-            name: {k: v for k, v in value.items() if k in ("path", "sha256", "rows", "bytes")}
+            name: file_facts(value)
             for name, value in data.items()
             if isinstance(value, dict) and "sha256" in value
         },
