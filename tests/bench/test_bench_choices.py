@@ -75,6 +75,8 @@ def test_bench_scores_each_cases_options_by_default(tmp_path: Path) -> None:
     assert metrics["choices"]["n"] == 8 and metrics["macro_f1"] == metrics["choices"]["macro_f1"]
     records = [json.loads(x) for x in (metrics_path.parent / "predictions.jsonl").open()]
     assert all(r["label"] in r["choices"] for r in records)
-    assert (out / "results.md").is_file()
+    results_md = (out / "results.md").read_text()
+    assert "macro-F1 is over answer positions" in results_md
+    assert json.loads((out / "results.json").read_text())["data"]["n_test_with_options"] == 8
     majority = json.loads(next(out.rglob("majority/metrics.json")).read_text())
     assert majority["choices"]["n"] == 8 and majority["confusion_matrix"] is None

@@ -365,6 +365,7 @@ def run_bench(spec: BenchSpec, *, say: Say = print, callbacks: Sequence[Any] = (
         plan,
         results,
         n_test=len(examples),
+        n_test_with_options=sum(e.choices is not None for e in examples),
         wall_time_s=time.perf_counter() - started,
         command=spec.command or default_command(),
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -62,6 +62,19 @@ def _table_md(
     return lines
 
 
+def _options_md(data: Mapping[str, Any]) -> list[str]:
+    """The results.md line saying that multiple-choice cases are scored over their options."""
+    n, total = data.get("n_test_with_options") or 0, data.get("n_test_evaluated")
+    if not n:
+        return []
+    if n == total:
+        return [
+            "- multiple choice: every test case is scored over its own options; macro-F1 is "
+            "over answer positions (A, B, …), not answer texts"
+        ]
+    return [f"- multiple choice: {n} of {total} test cases are scored over their own options"]
+
+
 def _generation_md(settings: Mapping[str, Any] | None) -> list[str]:
     """The results.md line on how the test rationales were decoded (none for old results)."""
     if not settings:
@@ -103,6 +116,7 @@ def results_markdown(
         f"- data: train {info['data']['train']['path']} ({info['data']['train'].get('rows')} "
         f"rows), val {info['data']['val']['path']} ({info['data']['val'].get('rows')} rows), "
         f"test {test['path']} ({info['data']['n_test_evaluated']} examples evaluated)",
+        *_options_md(info["data"]),
         f"- rationale metrics score every run against the test file's gold column `{gold}`"
         + (" (whatever rationales a variant trains on)" if info.get("variants") else ""),
         f"- backbone: {info['budget']['model']}",

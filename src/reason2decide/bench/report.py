@@ -88,6 +88,7 @@ def bench_info(
     *,
     n_test: int,
     wall_time_s: float,
+    n_test_with_options: int = 0,
     command: str,
     created_at: str,
 ) -> dict[str, Any]:
@@ -122,6 +123,7 @@ def bench_info(
         "data": {
             **{name: fingerprint(path) for name, path in plan.splits.items()},
             "n_test_evaluated": n_test,
+            "n_test_with_options": n_test_with_options,
             "test_limit": spec.test_limit,
         },
         "budget": {k: shared.get(k) for k in BUDGET_KEYS},
