@@ -86,6 +86,33 @@ def save_tiny_llama(directory: Path, texts: Iterable[str], seed: int = 0) -> Pat
     return directory
 
 
+#: A minimal chat template: ``role: content`` turns, then ``assistant:`` to answer.
+CHAT_TEMPLATE = (
+    "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }} {% endfor %}"
+    "{% if add_generation_prompt %}assistant:{% endif %}"
+)
+#: Forty numbered words, then every word the prompts and the chat frame use.
+CHAT_WORDS = [f"w{i}" for i in range(40)]
+CHAT_TEXTS = [" ".join(CHAT_WORDS), "predict: explain: given label: , user assistant yes no maybe"]
+
+
+def save_tiny_chat_llama(directory: Path) -> Path:
+    """:func:`save_tiny_llama` over :data:`CHAT_TEXTS`, its tokenizer given
+    :data:`CHAT_TEMPLATE`."""
+    from transformers import AutoTokenizer
+
+    save_tiny_llama(directory, CHAT_TEXTS)
+    tokenizer = AutoTokenizer.from_pretrained(directory)
+    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def decoded_words(backbone, ids) -> list[str]:  # noqa: ANN001  (any Backbone, any token ids)
+    """The words of ``ids`` decoded by ``backbone``'s tokenizer."""
+    return backbone.tokenizer.decode(ids).split()
+
+
 def write_toy_dataset(
     directory: Path, n_train: int = 48, n_val: int = 16, seed: int = 0
 ) -> list[str]:

@@ -8,29 +8,15 @@ import torch
 
 from reason2decide.backbones import load_backbone
 from reason2decide.errors import R2DError
-from tiny_models import save_tiny_llama, save_tiny_t5
-
-WORDS = [f"w{i}" for i in range(40)]
-TEXTS = [" ".join(WORDS), "predict: explain: given label: user assistant yes no maybe"]
-TEMPLATE = (
-    "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }} {% endfor %}"
-    "{% if add_generation_prompt %}assistant:{% endif %}"
-)
+from tiny_models import CHAT_TEXTS as TEXTS
+from tiny_models import CHAT_WORDS as WORDS
+from tiny_models import decoded_words as _words
+from tiny_models import save_tiny_chat_llama, save_tiny_llama, save_tiny_t5
 
 
 @pytest.fixture(scope="module")
 def chat_folder(tmp_path_factory):
-    directory = save_tiny_llama(tmp_path_factory.mktemp("chat"), TEXTS)
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(directory)
-    tokenizer.chat_template = TEMPLATE
-    tokenizer.save_pretrained(directory)
-    return directory
-
-
-def _words(backbone, ids):
-    return backbone.tokenizer.decode(ids).split()
+    return save_tiny_chat_llama(tmp_path_factory.mktemp("chat"))
 
 
 def test_chat_prompts_are_the_user_turn_and_plain_prompts_end_with_the_separator(chat_folder):

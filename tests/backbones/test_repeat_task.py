@@ -14,29 +14,15 @@ from reason2decide.prompts import (
     predict_prompt,
     task_instruction,
 )
-from tiny_models import save_tiny_llama, save_tiny_t5
-
-WORDS = [f"w{i}" for i in range(40)]
-TEXTS = [" ".join(WORDS), "predict: explain: given label: , user assistant yes no maybe"]
-TEMPLATE = (
-    "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }} {% endfor %}"
-    "{% if add_generation_prompt %}assistant:{% endif %}"
-)
+from tiny_models import CHAT_TEXTS as TEXTS
+from tiny_models import CHAT_WORDS as WORDS
+from tiny_models import decoded_words as _words
+from tiny_models import save_tiny_chat_llama, save_tiny_t5
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    directory = save_tiny_llama(tmp_path_factory.mktemp("cue"), TEXTS)
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(directory)
-    tokenizer.chat_template = TEMPLATE
-    tokenizer.save_pretrained(directory)
-    return directory
-
-
-def _words(backbone, ids):
-    return backbone.tokenizer.decode(ids).split()
+    return save_tiny_chat_llama(tmp_path_factory.mktemp("cue"))
 
 
 def test_task_instruction_of_each_prompt():

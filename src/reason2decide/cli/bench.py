@@ -10,13 +10,7 @@ from pathlib import Path
 import typer
 
 from reason2decide.cli.app import app, console, console_err, user_errors
-from reason2decide.cli.columns import (
-    ANSWER_FORMAT,
-    CHOICES_COL,
-    CHOICES_COLS,
-    CHOICES_SEP,
-    QUESTION_TEMPLATE,
-)
+from reason2decide.cli.columns import TEMPLATE_AND_CHOICES, ColumnFlags, column_options
 from reason2decide.cli.generation import generation_options
 from reason2decide.generation import GenerationSettings
 
@@ -88,6 +82,7 @@ def _given_command(ctx: typer.Context) -> str:
 @app.command(help=BENCH_HELP)
 @user_errors
 @generation_options
+@column_options(TEMPLATE_AND_CHOICES)
 def bench(
     ctx: typer.Context,
     data: Path = typer.Option(
@@ -134,11 +129,6 @@ def bench(
         help="Rationale column: what training uses unless a variant says otherwise, and the "
         "test gold every run is scored against. [rationale]",
     ),
-    question_template: str | None = QUESTION_TEMPLATE,
-    choices_cols: str | None = CHOICES_COLS,
-    choices_col: str | None = CHOICES_COL,
-    choices_sep: str | None = CHOICES_SEP,
-    answer_format: str | None = ANSWER_FORMAT,
     variant: list[str] | None = typer.Option(
         None,
         "--variant",
@@ -205,6 +195,7 @@ def bench(
     ),
     *,
     generation: GenerationSettings,  # from the flags generation_options adds
+    column_flags: ColumnFlags,  # from the flags column_options adds
 ) -> None:
     """Run the benchmark grid and print its results table."""
     from reason2decide.bench.execute import run_bench
@@ -232,11 +223,7 @@ def bench(
             "warmup_ratio": warmup_ratio,
             "precision": precision,
             "rationale_col": rationale_col,
-            "question_template": question_template,
-            "choices_cols": choices_cols,
-            "choices_col": choices_col,
-            "choices_sep": choices_sep,
-            "answer_format": answer_format,
+            **column_flags.given(),
         },
         config_file=config,
         test_limit=test_limit,

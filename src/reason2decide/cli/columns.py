@@ -1,46 +1,95 @@
 """The flags that say how a data file's rows become cases: the question template and each case's
 own answer options. Every command that reads data files offers them with this help, and the CLI
-builds its :class:`~reason2decide.data.readers.ColumnMap` with :func:`column_map` only.
+builds its :class:`~reason2decide.data.readers.ColumnMap` with :func:`column_map` only. The
+flags are declared once, on :class:`ColumnFlags`; :func:`column_options` adds them to a command.
 
 See docs/data.md for every input shape with a worked example.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Collection
+from dataclasses import Field, asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import typer
+from reason2decide.cli.dataclass_flags import dataclass_options
 
 if TYPE_CHECKING:
     from reason2decide.data.readers import ColumnMap
 
-QUESTION_TEMPLATE = typer.Option(
-    None,
-    "--question-template",
-    help="Build the input text from columns: '{complaint}. Vitals: {vitals}' (a field "
-    "{col:optional} may be empty; {options} places the lettered options).",
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _column(help: str, default: str | None = None) -> Any:
+    return field(default=None, metadata={"help": help, "default": default})
+
+
+@dataclass(frozen=True)
+class ColumnFlags:
+    """The column flags as given (``None``: not given)."""
+
+    question_col: str | None = _column("Input text column.", "question")
+    label_col: str | None = _column("Gold label column.", "label")
+    rationale_col: str | None = _column("Gold rationale column.", "rationale")
+    id_col: str | None = _column("Id column (generated when absent).", "id")
+    question_template: str | None = _column(
+        "Build the input text from columns: '{complaint}. Vitals: {vitals}' (a field "
+        "{col:optional} may be empty; {options} places the lettered options)."
+    )
+    choices_cols: str | None = _column(
+        "Multiple choice: one column per option, comma-separated, e.g. opa,opb,opc,opd "
+        "(empty options dropped); each case is scored over its own options."
+    )
+    choices_col: str | None = _column(
+        "Multiple choice: one column holding each case's options (a list; in CSV/TSV a string "
+        "split on --choices-sep, or a JSON list)."
+    )
+    choices_sep: str | None = _column("Separator of the options in a --choices-col text cell.")
+    answer_format: str | None = _column(
+        "How the label column names the right option: auto, text, letter, index0 or index1.",
+        "auto: detected once per file",
+    )
+
+    def given(self) -> dict[str, str]:
+        """The flags given, by name."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    def to_map(self, stored: ColumnMap | None = None) -> ColumnMap:
+        """The column mapping these flags give over ``stored`` (see :func:`column_map`)."""
+        return column_map(stored, **asdict(self))
+
+
+#: The flags that shape a case's text and options (not which columns hold label, rationale, id).
+TEMPLATE_AND_CHOICES = (
+    "question_template",
+    "choices_cols",
+    "choices_col",
+    "choices_sep",
+    "answer_format",
 )
-CHOICES_COLS = typer.Option(
-    None,
-    "--choices-cols",
-    help="Multiple choice: one column per option, comma-separated, e.g. opa,opb,opc,opd "
-    "(empty options dropped); each case is scored over its own options.",
-)
-CHOICES_COL = typer.Option(
-    None,
-    "--choices-col",
-    help="Multiple choice: one column holding each case's options (a list; in CSV/TSV a string "
-    "split on --choices-sep, or a JSON list).",
-)
-CHOICES_SEP = typer.Option(
-    None, "--choices-sep", help="Separator of the options in a --choices-col text cell."
-)
-ANSWER_FORMAT = typer.Option(
-    None,
-    "--answer-format",
-    help="How the label column names the right option: auto, text, letter, index0 or index1. "
-    "[auto: detected once per file]",
-)
+#: The flags a command reading unlabelled rows offers.
+INPUT_FLAGS = ("question_col", "id_col", *TEMPLATE_AND_CHOICES)
+#: The parameter through which a decorated command receives the flags.
+PARAMETER = "column_flags"
+
+
+def _help(stored: bool) -> Callable[[Field[Any]], str]:
+    def help_of(item: Field[Any]) -> str:
+        text, default = item.metadata["help"], item.metadata["default"]
+        if stored:
+            return f"{text} [the model's, else {default}]" if default else f"{text} [the model's]"
+        return f"{text} [{default}]" if default else text
+
+    return help_of
+
+
+def column_options(
+    names: Collection[str] | None = None, *, stored: bool = False
+) -> Callable[[F], F]:
+    """A decorator giving a typer command the column flags (all, or those in ``names``); the
+    command receives them together as a :class:`ColumnFlags` in its ``column_flags`` parameter. With
+    ``stored``, the help says that a flag not given keeps the trained model's setting."""
+    return dataclass_options(ColumnFlags, PARAMETER, names=names, help_of=_help(stored))
 
 
 def column_map(

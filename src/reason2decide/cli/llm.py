@@ -8,14 +8,7 @@ from typing import Any
 import typer
 
 from reason2decide.cli.app import app, console, console_err, user_errors
-from reason2decide.cli.columns import (
-    ANSWER_FORMAT,
-    CHOICES_COL,
-    CHOICES_COLS,
-    CHOICES_SEP,
-    QUESTION_TEMPLATE,
-    column_map,
-)
+from reason2decide.cli.columns import ColumnFlags, column_options
 
 rationales_app = typer.Typer(
     help="Generate rationales with an LLM teacher (any OpenAI-compatible server).",
@@ -40,10 +33,6 @@ CACHE_DIR = typer.Option(
 )
 NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the answer cache.")
 PROGRESS = typer.Option(True, "--progress/--no-progress", help="Show a progress bar.")
-QUESTION_COL = typer.Option(None, help="Input text column. [question]")
-LABEL_COL = typer.Option(None, help="Gold label column. [label]")
-RATIONALE_COL = typer.Option(None, help="Gold rationale column. [rationale]")
-ID_COL = typer.Option(None, help="Id column (generated when absent). [id]")
 
 
 def _client(
@@ -80,6 +69,7 @@ def _usage_line(usage: dict[str, int]) -> str:
 
 @rationales_app.command("generate")
 @user_errors
+@column_options()
 def generate(
     input_file: Path = typer.Option(..., "--input", "-i", help="Examples: .jsonl, .csv, .parquet."),
     output: Path = typer.Option(..., "--output", "-o", help="File to write: .jsonl or .csv."),
@@ -114,15 +104,8 @@ def generate(
     cache_dir: Path | None = CACHE_DIR,
     no_cache: bool = NO_CACHE,
     progress: bool = PROGRESS,
-    question_col: str | None = QUESTION_COL,
-    label_col: str | None = LABEL_COL,
-    rationale_col: str | None = RATIONALE_COL,
-    id_col: str | None = ID_COL,
-    question_template: str | None = QUESTION_TEMPLATE,
-    choices_cols: str | None = CHOICES_COLS,
-    choices_col: str | None = CHOICES_COL,
-    choices_sep: str | None = CHOICES_SEP,
-    answer_format: str | None = ANSWER_FORMAT,
+    *,
+    column_flags: ColumnFlags,  # from the flags column_options adds
 ) -> None:
     """Ask an LLM for a rationale that justifies each example's gold label.
 
@@ -135,17 +118,7 @@ def generate(
     from reason2decide.llm.rationales import RationaleOptions, generate_rationales
     from reason2decide.llm.templates import CLINICAL_SYSTEM, RATIONALE_TEMPLATE, load_template
 
-    columns = column_map(
-        question_col=question_col,
-        label_col=label_col,
-        rationale_col=rationale_col,
-        id_col=id_col,
-        question_template=question_template,
-        choices_cols=choices_cols,
-        choices_col=choices_col,
-        choices_sep=choices_sep,
-        answer_format=answer_format,
-    )
+    columns = column_flags.to_map()
     examples = read_examples(input_file, columns)
     if limit is not None:
         examples = examples[:limit]
@@ -197,6 +170,7 @@ def generate(
 
 @app.command("zero-shot")
 @user_errors
+@column_options()
 def zero_shot(
     test: Path = typer.Option(..., "--test", help="Labelled cases: .jsonl, .csv or .parquet."),
     output: Path = typer.Option(..., "--output", "-o", help="Folder for metrics and predictions."),
@@ -251,15 +225,8 @@ def zero_shot(
     cache_dir: Path | None = CACHE_DIR,
     no_cache: bool = NO_CACHE,
     progress: bool = PROGRESS,
-    question_col: str | None = QUESTION_COL,
-    label_col: str | None = LABEL_COL,
-    rationale_col: str | None = RATIONALE_COL,
-    id_col: str | None = ID_COL,
-    question_template: str | None = QUESTION_TEMPLATE,
-    choices_cols: str | None = CHOICES_COLS,
-    choices_col: str | None = CHOICES_COL,
-    choices_sep: str | None = CHOICES_SEP,
-    answer_format: str | None = ANSWER_FORMAT,
+    *,
+    column_flags: ColumnFlags,  # from the flags column_options adds
 ) -> None:
     """Zero-shot LLM baseline: ask the server for each case's label and rationale, and score them.
 
@@ -286,17 +253,7 @@ def zero_shot(
 
     if (judge_base_url is None) != (judge_model is None):
         raise R2DError("--judge-base-url and --judge-model go together", field="judge_model")
-    columns = column_map(
-        question_col=question_col,
-        label_col=label_col,
-        rationale_col=rationale_col,
-        id_col=id_col,
-        question_template=question_template,
-        choices_cols=choices_cols,
-        choices_col=choices_col,
-        choices_sep=choices_sep,
-        answer_format=answer_format,
-    )
+    columns = column_flags.to_map()
     train_examples = None
     if train_file is not None and not labels:
         train_examples = read_examples(train_file, replace(columns, rationale=None))

@@ -9,22 +9,10 @@ from pathlib import Path
 import typer
 
 from reason2decide.cli.app import app, console, user_errors
-from reason2decide.cli.columns import (
-    ANSWER_FORMAT,
-    CHOICES_COL,
-    CHOICES_COLS,
-    CHOICES_SEP,
-    QUESTION_TEMPLATE,
-    column_map,
-    input_columns,
-)
+from reason2decide.cli.columns import INPUT_FLAGS, ColumnFlags, column_options, input_columns
 from reason2decide.cli.generation import generation_options
 from reason2decide.generation import GenerationSettings
 
-QUESTION_COL = typer.Option(None, help="Input text column. [the model's, else question]")
-LABEL_COL = typer.Option(None, help="Gold label column. [the model's, else label]")
-RATIONALE_COL = typer.Option(None, help="Gold rationale column. [the model's, else rationale]")
-ID_COL = typer.Option(None, help="Id column (generated when absent). [the model's, else id]")
 BATCH_SIZE = typer.Option(16, help="Examples per inference batch.")
 DECODING = typer.Option(
     None, help="'score' (closed label set) or 'generate' (free text). [the run's setting]"
@@ -38,6 +26,7 @@ PRECISION = typer.Option(
 @app.command()
 @user_errors
 @generation_options
+@column_options(INPUT_FLAGS, stored=True)
 def predict(
     model_dir: Path = typer.Argument(..., help="Output folder of r2d train (or a model folder)."),
     input_file: Path | None = typer.Option(None, "--input", "-i", help="Cases to predict."),
@@ -48,15 +37,9 @@ def predict(
     label_decoding: str | None = DECODING,
     device: str | None = DEVICE,
     precision: str = PRECISION,
-    question_col: str | None = QUESTION_COL,
-    id_col: str | None = ID_COL,
-    question_template: str | None = QUESTION_TEMPLATE,
-    choices_cols: str | None = CHOICES_COLS,
-    choices_col: str | None = CHOICES_COL,
-    choices_sep: str | None = CHOICES_SEP,
-    answer_format: str | None = ANSWER_FORMAT,
     *,
     generation: GenerationSettings,  # from the flags generation_options adds
+    column_flags: ColumnFlags,  # from the flags column_options adds
 ) -> None:
     """Predict a label, its probabilities and a rationale conditioned on it, for each case.
 
@@ -83,16 +66,7 @@ def predict(
     )
     choices = None
     if input_file is not None:
-        columns = column_map(
-            input_columns(predictor.columns),
-            question_col=question_col,
-            id_col=id_col,
-            question_template=question_template,
-            choices_cols=choices_cols,
-            choices_col=choices_col,
-            choices_sep=choices_sep,
-            answer_format=answer_format,
-        )
+        columns = column_flags.to_map(input_columns(predictor.columns))
         examples = read_examples(input_file, columns, require_label=False)
         ids, questions = [e.id for e in examples], [e.question for e in examples]
         if any(e.choices is not None for e in examples):
@@ -128,6 +102,7 @@ def predict(
 @app.command()
 @user_errors
 @generation_options
+@column_options(stored=True)
 def evaluate(
     model_dir: Path = typer.Argument(..., help="Output folder of r2d train (or a model folder)."),
     test: Path = typer.Option(..., "--test", help="Labelled cases: .jsonl, .csv or .parquet."),
@@ -167,17 +142,9 @@ def evaluate(
         "--judge-response-format",
         help="Ask the judge server for JSON: none, json_object, json_schema, llama-cpp-python.",
     ),
-    question_col: str | None = QUESTION_COL,
-    label_col: str | None = LABEL_COL,
-    rationale_col: str | None = RATIONALE_COL,
-    id_col: str | None = ID_COL,
-    question_template: str | None = QUESTION_TEMPLATE,
-    choices_cols: str | None = CHOICES_COLS,
-    choices_col: str | None = CHOICES_COL,
-    choices_sep: str | None = CHOICES_SEP,
-    answer_format: str | None = ANSWER_FORMAT,
     *,
     generation: GenerationSettings,  # from the flags generation_options adds
+    column_flags: ColumnFlags,  # from the flags column_options adds
 ) -> None:
     """Predict the test cases and write metrics.json, predictions.jsonl and a table.
 
@@ -210,18 +177,7 @@ def evaluate(
         precision=precision,
         generation=generation,
     )
-    columns = column_map(
-        predictor.columns,
-        question_col=question_col,
-        label_col=label_col,
-        rationale_col=rationale_col,
-        id_col=id_col,
-        question_template=question_template,
-        choices_cols=choices_cols,
-        choices_col=choices_col,
-        choices_sep=choices_sep,
-        answer_format=answer_format,
-    )
+    columns = column_flags.to_map(predictor.columns)
     examples = read_examples(test, columns)
     if limit is not None:
         examples = examples[:limit]

@@ -7,17 +7,12 @@ from pathlib import Path
 import typer
 
 from reason2decide.cli.app import app, console, user_errors
-from reason2decide.cli.columns import (
-    ANSWER_FORMAT,
-    CHOICES_COL,
-    CHOICES_COLS,
-    CHOICES_SEP,
-    QUESTION_TEMPLATE,
-)
+from reason2decide.cli.columns import ColumnFlags, column_options
 
 
 @app.command()
 @user_errors
+@column_options()
 def train(
     config: Path | None = typer.Option(
         None, "--config", "-c", help="YAML file of options (keys as the flags, - or _)."
@@ -101,15 +96,6 @@ def train(
     labels: str | None = typer.Option(
         None, help="Label set: comma-separated, or a file (one per line / JSON list)."
     ),
-    question_col: str | None = typer.Option(None, help="Input text column. [question]"),
-    label_col: str | None = typer.Option(None, help="Label column. [label]"),
-    rationale_col: str | None = typer.Option(None, help="Rationale column. [rationale]"),
-    id_col: str | None = typer.Option(None, help="Id column (generated when absent). [id]"),
-    question_template: str | None = QUESTION_TEMPLATE,
-    choices_cols: str | None = CHOICES_COLS,
-    choices_col: str | None = CHOICES_COL,
-    choices_sep: str | None = CHOICES_SEP,
-    answer_format: str | None = ANSWER_FORMAT,
     stage1_rationale_col: str | None = typer.Option(
         None,
         help="Stage 1 takes its rationales from this column of the same rows (e.g. LLM-written "
@@ -194,6 +180,8 @@ def train(
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue the run in --output."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run in --output."),
+    *,
+    column_flags: ColumnFlags,  # from the flags column_options adds
 ) -> None:
     """Train a model: Reason2Decide Stage 1 then Stage 2 by default."""
     from reason2decide.distributed import is_main_process
@@ -231,15 +219,7 @@ def train(
         "label_decoding": label_decoding,
         "force_label_scoring": force_label_scoring,
         "labels": labels,
-        "question_col": question_col,
-        "label_col": label_col,
-        "rationale_col": rationale_col,
-        "id_col": id_col,
-        "question_template": question_template,
-        "choices_cols": choices_cols,
-        "choices_col": choices_col,
-        "choices_sep": choices_sep,
-        "answer_format": answer_format,
+        **column_flags.given(),
         "stage1_rationale_col": stage1_rationale_col,
         "stage1_train": stage1_train,
         "stage1_exclude_overlap": stage1_exclude_overlap,
