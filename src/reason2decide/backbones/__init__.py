@@ -8,6 +8,7 @@ from pathlib import Path
 from reason2decide.backbones.base import Backbone, read_backbone_file
 from reason2decide.backbones.builtin import BUILTIN, quiet_transformers
 from reason2decide.backbones.causal import CausalBackbone
+from reason2decide.backbones.folder import check_model_folder
 from reason2decide.backbones.seq2seq import Seq2SeqBackbone, unwrap
 from reason2decide.errors import R2DError
 from reason2decide.generation import GREEDY, GenerationSettings
@@ -56,7 +57,7 @@ def load_backbone(
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
     path = Path(name_or_path)
-    source, extra = name_or_path, {}
+    source, extra = name_or_path, {"trust_remote_code": False}
     if path.suffix == ".gguf":
         # transformers refuses to fine-tune a model loaded from GGUF: train a dequantised copy.
         from reason2decide.backbones.gguf import dequantised
@@ -69,6 +70,8 @@ def load_backbone(
         kind = kind or saved.get("kind")
     if kind not in (None, "seq2seq", "causal"):
         raise R2DError(f"unknown backbone kind '{kind}'", hint="use seq2seq or causal")
+    if path.is_dir():
+        check_model_folder(path)
     try:
         with quiet_transformers():
             if kind is None:
@@ -76,8 +79,9 @@ def load_backbone(
                 kind = "seq2seq" if getattr(config, "is_encoder_decoder", False) else "causal"
             tokenizer = AutoTokenizer.from_pretrained(source, **extra)
             auto = AutoModelForSeq2SeqLM if kind == "seq2seq" else AutoModelForCausalLM
-            model = auto.from_pretrained(source, **extra)
-    except (OSError, ValueError, KeyError) as exc:
+            # Weights only from safetensors (never unpickled), and never code shipped with a model.
+            model = auto.from_pretrained(source, use_safetensors=True, **extra)
+    except Exception as exc:  # every loading failure becomes one named line
         hint = (
             "give a local folder, a .gguf file, or a hub name on a machine with network; "
             f"built-in offline backbones: {', '.join(BUILTIN)}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -22,7 +21,7 @@ from torch import nn
 from reason2decide.backbones.candidates import pad_pair_scores
 from reason2decide.errors import R2DError
 from reason2decide.generation import GREEDY, GenerationSettings
-from reason2decide.io import write_json
+from reason2decide.io import read_json, write_json
 
 BACKBONE_FILE = "backbone.json"
 #: Which tokens of an over-long prompt are kept: "end" cuts its end (the usual), "middle" keeps
@@ -386,8 +385,7 @@ def read_backbone_file(directory: str | Path) -> dict[str, Any] | None:
     path = Path(directory) / BACKBONE_FILE
     if not path.is_file():
         return None
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+    return read_json(path)
 
 
 @contextlib.contextmanager

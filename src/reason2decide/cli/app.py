@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from reason2decide.errors import R2DError
+from reason2decide.io import OUT_OF_SPACE, out_of_space
 
 console = Console()
 console_err = Console(stderr=True)
@@ -45,7 +46,8 @@ warnings.formatwarning = _format_own_warning
 
 
 def user_errors(func: F) -> F:
-    """Decorate a command so that an ``R2DError`` prints one line and exits with status 2."""
+    """Decorate a command so that an ``R2DError`` (or a full disk) prints one line and exits with
+    status 2."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -53,6 +55,13 @@ def user_errors(func: F) -> F:
             return func(*args, **kwargs)
         except R2DError as exc:
             console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            sys.exit(2)
+        except OSError as exc:
+            # A full disk inside a library's writer (checkpoints, weights): one named line too.
+            if exc.errno not in OUT_OF_SPACE:
+                raise
+            error = out_of_space(exc.filename or "(a file of this command)", exc)
+            console_err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]

@@ -95,7 +95,7 @@ class Predictor:
         """
         # Imported here: the methods import label decoding from this package, and the training
         # package imports the methods, so a module-level import would be circular.
-        from reason2decide.training.model_info import read_model_info
+        from reason2decide.training.model_info import read_labels_file, read_model_info
 
         root = Path(path)
         if not root.exists():
@@ -116,7 +116,16 @@ class Predictor:
         labels = None
         for candidate in (model_dir / "labels.json", root / "labels.json"):
             if candidate.is_file():
-                labels = read_json(candidate)["labels"]
+                labels = read_labels_file(candidate)
+                trained = config.get("labels")
+                if trained is not None and list(trained) != labels:
+                    raise R2DError(
+                        f"labels.json lists {len(labels)} label(s) that disagree with the "
+                        f"{len(trained)} the model was trained on ({', '.join(trained[:5])}"
+                        f"{', ...' if len(trained) > 5 else ''}; recorded in reason2decide.json)",
+                        path=candidate,
+                        hint="copy the labels.json saved with this model",
+                    )
                 break
         backbone = load_backbone(
             str(model_dir),

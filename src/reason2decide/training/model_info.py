@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reason2decide.errors import R2DError
 from reason2decide.io import read_json, write_json
 
 if TYPE_CHECKING:
@@ -21,10 +22,16 @@ MODEL_INFO_FILE = "reason2decide.json"
 MODEL_LABELS_FILE = "labels.json"
 
 
-def model_info(config: TrainConfig, objective: str, rationale_prompt: str | None) -> dict[str, Any]:
+def model_info(
+    config: TrainConfig,
+    objective: str,
+    rationale_prompt: str | None,
+    labels: list[str] | None = None,
+) -> dict[str, Any]:
     """The inference settings of the model that objective ``objective`` of ``config`` trains;
-    ``rationale_prompt`` is the method's ("conditioned", "unconditioned" or None)."""
-    return {
+    ``rationale_prompt`` is the method's ("conditioned", "unconditioned" or None); ``labels``,
+    the label set it was trained on (checked against ``labels.json`` when it is loaded)."""
+    info: dict[str, Any] = {
         "method": config.method,
         "objective": objective,
         "rationale_prompt": rationale_prompt,
@@ -35,6 +42,9 @@ def model_info(config: TrainConfig, objective: str, rationale_prompt: str | None
         # the same shape needs no flags.
         "columns": config.columns().to_dict(),
     }
+    if labels is not None:
+        info["labels"] = list(labels)
+    return info
 
 
 def write_model_info(directory: str | Path, info: dict[str, Any]) -> None:
@@ -46,3 +56,23 @@ def read_model_info(directory: str | Path) -> dict[str, Any] | None:
     """The ``reason2decide.json`` of a model folder, or None when it has none (older models)."""
     path = Path(directory) / MODEL_INFO_FILE
     return read_json(path) if path.is_file() else None
+
+
+def read_labels_file(path: str | Path) -> list[str]:
+    """The label set of a ``labels.json`` (``{"labels": [...]}``: distinct, non-empty strings);
+    anything else is an :class:`R2DError` naming the file."""
+    data = read_json(path)
+    labels = data.get("labels") if isinstance(data, dict) else None
+    if not isinstance(labels, list) or not labels:
+        raise R2DError(
+            'not a label set: expected {"labels": ["label", ...]}',
+            path=path,
+            hint="r2d train writes this file; copy it again with the model",
+        )
+    bad = [label for label in labels if not isinstance(label, str) or not label.strip()]
+    if bad:
+        raise R2DError(f"not a label: {bad[0]!r} (labels are non-empty strings)", path=path)
+    if len(set(labels)) != len(labels):
+        twice = next(label for label in labels if labels.count(label) > 1)
+        raise R2DError(f"label '{twice}' is listed twice", path=path)
+    return labels
