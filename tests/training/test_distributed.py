@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -44,18 +45,41 @@ def torchrun(
         "OMP_NUM_THREADS": "1",
     }
     command = [sys.executable, *launcher, *args]
-    result = subprocess.run(
-        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-    )
+    result = _launch(command, cwd, env, timeout)
     if result.returncode != 0 and NATIVE_ABORT in result.stdout + result.stderr:
         # Known flake (issue 15): now and then a worker aborts in native code ("terminate
         # called without an active exception", exit -6) with no Python error. Launched once
         # more; any other failure, or a second abort, fails the test.
-        result = subprocess.run(
-            command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-        )
+        result = _launch(command, cwd, env, timeout)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
+
+
+def _launch(
+    command: list[str], cwd: Path, env: dict[str, str], timeout: int
+) -> subprocess.CompletedProcess:
+    """Run the launcher; past ``timeout`` seconds its whole process group is killed and the test
+    fails with what the workers printed, instead of hanging the suite. ``--standalone`` lets the
+    launcher pick a free port for the rendezvous, so two runs never collide."""
+    with subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+            pytest.fail(
+                f"two-process run still going after {timeout} s, killed: {' '.join(command)}\n"
+                f"{stdout[-2000:]}{stderr[-2000:]}"
+            )
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 @pytest.fixture(scope="module")
@@ -183,3 +207,9 @@ def test_accelerate_launch_with_the_shipped_ddp_config(toy):
     assert run["status"] == "complete" and run["distributed"]["world_size"] == 2
     rows = [json.loads(line) for line in (out / "log_history.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows if "loss" in r and r["stage"] == "stage2"] == [1, 2, 3, 4]
+
+
+def test_a_hung_launch_fails_with_a_message_instead_of_hanging(tmp_path):
+    sleeper = [sys.executable, "-c", "print('started', flush=True); import time; time.sleep(60)"]
+    with pytest.raises(pytest.fail.Exception, match=r"still going after 1 s(.|\n)*started"):
+        _launch(sleeper, tmp_path, dict(os.environ), 1)
