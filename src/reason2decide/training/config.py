@@ -5,16 +5,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from reason2decide.data.readers import ColumnMap
 from reason2decide.errors import R2DError
-
-if TYPE_CHECKING:
-    from reason2decide.data.readers import ColumnMap
-
 
 #: Closed-set scoring ranks every label for every example at every step and validation: above
 #: this many labels it is refused unless forced (``--force-label-scoring``).
@@ -73,11 +70,11 @@ class TrainConfig(BaseModel):
         0.1, "Share of --train held out for validation when --val is absent.", gt=0.0, lt=1.0
     )
     output: Path = option(..., "Output folder of the run.", short="-o")
-    # The column options' flags are cli/columns.py's ColumnFlags, shared by every command that
-    # reads data files (its help is the one --help shows).
-    question_col: str = option("question", "Input text column.")
-    label_col: str = option("label", "Gold label column.")
-    rationale_col: str = option("rationale", "Gold rationale column.")
+    # The column options' defaults are ColumnMap's; their flags are cli/columns.py's ColumnFlags,
+    # shared by every command that reads data files (its help is the one --help shows).
+    question_col: str = option(ColumnMap.question, "Input text column.")
+    label_col: str = option(ColumnMap.label, "Gold label column.")
+    rationale_col: str = option(str(ColumnMap.rationale), "Gold rationale column.")
     question_template: str | None = option(
         None, "Build the input text from columns, e.g. '{complaint}. {vitals}'."
     )
@@ -107,7 +104,7 @@ class TrainConfig(BaseModel):
         "Drop the rows of --stage1-train / --stage1-rationale-col whose id or question also "
         "occurs in --val (or the bench's test set); without it they are counted in a warning.",
     )
-    id_col: str | None = option("id", "Id column (generated when absent).")
+    id_col: str | None = option(ColumnMap.id, "Id column (generated when absent).")
     labels: str | None = option(
         None, "Label set: comma-separated, or a file (one per line / JSON list)."
     )
@@ -293,8 +290,6 @@ class TrainConfig(BaseModel):
         """The column mapping the data is read with (question or template, label, options,
         id), with ``rationale`` as the rationale column (``"config"``: ``rationale_col``;
         ``None``: none read)."""
-        from reason2decide.data.readers import ColumnMap
-
         return ColumnMap.from_flags(
             question_col=self.question_col,
             label_col=self.label_col,
