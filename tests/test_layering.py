@@ -62,8 +62,9 @@ KNOWN_UPWARD: dict[tuple[str, str], str] = {
     (
         "reason2decide.methods",
         "reason2decide.training.config",
-    ): "methods/__init__.py types its per-method config glue with TrainConfig (type-checking "
-    "import); it goes when each option is declared once (issue 12)",
+    ): "methods/__init__.py reads a TrainConfig in objective_config/build_objective (type-checking "
+    "import); it goes when that glue moves under training/, where runner.py would import it "
+    "(issue 12, the recipe work)",
 }
 
 

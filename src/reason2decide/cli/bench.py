@@ -6,12 +6,14 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from reason2decide.cli.app import app, console, console_err, user_errors
 from reason2decide.cli.columns import TEMPLATE_AND_CHOICES, ColumnFlags, column_options
 from reason2decide.cli.generation import generation_options
+from reason2decide.cli.train_options import train_options
 from reason2decide.generation import GenerationSettings
 
 BENCH_HELP = """Train and evaluate every method × seed with the same budget; one table, its plots.
@@ -36,6 +38,24 @@ copying the input's last sentences or the whole input as rationale), and every r
 from --compare-to (default: the first method) with a paired bootstrap 95% interval over the test
 cases pooled across seeds. See docs/bench.md.
 """
+
+#: The training options every bench run shares that have an ``r2d bench`` flag (any other goes
+#: in the --config YAML or a --variant).
+TRAINING_OPTIONS = (
+    "model",
+    "max_steps",
+    "stage1_max_steps",
+    "batch_size",
+    "lr",
+    "stage1_lr",
+    "eval_steps",
+    "logging_steps",
+    "max_input_length",
+    "max_target_length",
+    "warmup_ratio",
+    "precision",
+    "rationale_col",
+)
 
 
 def parse_methods(text: str | Sequence[str]) -> list[str]:
@@ -83,6 +103,15 @@ def _given_command(ctx: typer.Context) -> str:
 @user_errors
 @generation_options
 @column_options(TEMPLATE_AND_CHOICES)
+@train_options(
+    TRAINING_OPTIONS,
+    help={
+        "precision": "Numeric precision of training and of test inference.",
+        "rationale_col": "Rationale column: what training uses unless a variant says "
+        "otherwise, and the test gold every run is scored against.",
+    },
+    parameter="training",
+)
 def bench(
     ctx: typer.Context,
     data: Path = typer.Option(
@@ -96,38 +125,8 @@ def bench(
         "and zero-shot-llm (an LLM server, not trained; needs --llm-base-url and --llm-model).",
     ),
     seeds: str = typer.Option("0", "--seeds", help="Comma-separated seeds, e.g. 0,1,2."),
-    model: str | None = typer.Option(
-        None, help="Backbone for every run (default minilm-bert2bert, or the --config's)."
-    ),
     config: Path | None = typer.Option(
         None, "--config", "-c", help="YAML of training options shared by every run (as r2d train)."
-    ),
-    max_steps: int | None = typer.Option(
-        None,
-        "--max-steps",
-        help="Decision-stage steps of every method (Stage 2 / SFT / DSS). [30000]",
-    ),
-    stage1_max_steps: int | None = typer.Option(
-        None, "--stage1-max-steps", help="Stage-1 steps of the two-stage methods. [50000]"
-    ),
-    batch_size: int | None = typer.Option(None, help="Training examples per step. [64]"),
-    lr: float | None = typer.Option(None, help="Learning rate. [5e-5]"),
-    stage1_lr: float | None = typer.Option(None, help="Stage-1 learning rate. [--lr]"),
-    eval_steps: int | None = typer.Option(None, help="Validate + checkpoint every N steps. [500]"),
-    logging_steps: int | None = typer.Option(
-        None, help="Log (and plot) the training loss every N steps. [10]"
-    ),
-    max_input_length: int | None = typer.Option(None, help="Prompt tokens. [1024]"),
-    max_target_length: int | None = typer.Option(None, help="Label/rationale tokens. [256]"),
-    warmup_ratio: float | None = typer.Option(None, help="Learning-rate warm-up share. [0]"),
-    precision: str | None = typer.Option(
-        None, help="auto (default), fp32, bf16 or fp16, for training and test inference."
-    ),
-    rationale_col: str | None = typer.Option(
-        None,
-        "--rationale-col",
-        help="Rationale column: what training uses unless a variant says otherwise, and the "
-        "test gold every run is scored against. [rationale]",
     ),
     variant: list[str] | None = typer.Option(
         None,
@@ -194,6 +193,7 @@ def bench(
         help="Bootstrap resamples of the test cases for the intervals; 0: no intervals.",
     ),
     *,
+    training: dict[str, Any],  # the TrainConfig options shared by every run, from train_options
     generation: GenerationSettings,  # from the flags generation_options adds
     column_flags: ColumnFlags,  # from the flags column_options adds
 ) -> None:
@@ -209,22 +209,7 @@ def bench(
         output=output,
         methods=parse_methods(methods),
         seeds=parse_seeds(seeds),
-        training={
-            "model": model,
-            "max_steps": max_steps,
-            "stage1_max_steps": stage1_max_steps,
-            "batch_size": batch_size,
-            "lr": lr,
-            "stage1_lr": stage1_lr,
-            "eval_steps": eval_steps,
-            "logging_steps": logging_steps,
-            "max_input_length": max_input_length,
-            "max_target_length": max_target_length,
-            "warmup_ratio": warmup_ratio,
-            "precision": precision,
-            "rationale_col": rationale_col,
-            **column_flags.given(),
-        },
+        training={**training, **column_flags.given()},
         config_file=config,
         test_limit=test_limit,
         eval_batch_size=eval_batch_size,

@@ -10,12 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import Field, asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from reason2decide.cli.dataclass_flags import dataclass_options
-
-if TYPE_CHECKING:
-    from reason2decide.data.readers import ColumnMap
+from reason2decide.data.readers import ColumnMap
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -28,10 +26,10 @@ def _column(help: str, default: str | None = None) -> Any:
 class ColumnFlags:
     """The column flags as given (``None``: not given)."""
 
-    question_col: str | None = _column("Input text column.", "question")
-    label_col: str | None = _column("Gold label column.", "label")
-    rationale_col: str | None = _column("Gold rationale column.", "rationale")
-    id_col: str | None = _column("Id column (generated when absent).", "id")
+    question_col: str | None = _column("Input text column.", ColumnMap.question)
+    label_col: str | None = _column("Gold label column.", ColumnMap.label)
+    rationale_col: str | None = _column("Gold rationale column.", ColumnMap.rationale)
+    id_col: str | None = _column("Id column (generated when absent).", ColumnMap.id)
     question_template: str | None = _column(
         "Build the input text from columns: '{complaint}. Vitals: {vitals}' (a field "
         "{col:optional} may be empty; {options} places the lettered options)."
@@ -110,7 +108,6 @@ def column_map(
     stored options setting; ``--question-col`` without ``--question-template`` drops a stored
     template."""
     from reason2decide.data.choices import ChoiceColumns
-    from reason2decide.data.readers import ColumnMap
 
     base = stored or ColumnMap()
     if any(v is not None for v in (choices_cols, choices_col, choices_sep, answer_format)):
@@ -137,8 +134,6 @@ def input_columns(stored: ColumnMap | None) -> ColumnMap | None:
     if stored is None:
         return None
     from dataclasses import replace
-
-    from reason2decide.data.readers import ColumnMap
 
     defaults = ColumnMap()
     return replace(stored, label=defaults.label, rationale=defaults.rationale, id=defaults.id)

@@ -51,6 +51,7 @@ __all__ = [
     "DSSObjective",
     "MethodSpec",
     "Objective",
+    "ObjectiveConfig",
     "R2DCConfig",
     "R2DCObjective",
     "SFTConfig",
@@ -63,6 +64,7 @@ __all__ = [
     "build_objective",
     "method_spec",
     "method_stages",
+    "objective_config",
 ]
 
 
@@ -88,30 +90,18 @@ def method_stages(method: str, stage: str = "all") -> tuple[str, ...]:
     return (stages[index],)
 
 
-def build_objective(
-    name: str,
-    backbone: Backbone,
-    labels: Sequence[str],
-    config: TrainConfig,
-    max_steps: int,
-) -> Objective:
-    """The objective ``name`` of ``config.method`` with the constants of ``config``."""
-    common = {
-        "label_decoding": config.label_decoding,
-        "eval_batch_size": config.resolved_eval_batch_size,
-        "seed": config.seed,
-    }
+#: A method objective's constants.
+ObjectiveConfig = Stage1Config | SFTConfig | DSSConfig | Stage2Config
+
+
+def objective_config(name: str, config: TrainConfig) -> ObjectiveConfig:
+    """The constants of the objective ``name`` of ``config.method``, read from ``config``."""
     if name == "stage1":
-        return Stage1Objective(
-            backbone, labels, config=Stage1Config(patience=config.stage1_patience), **common
-        )
+        return Stage1Config(patience=config.stage1_patience)
     if name == "sft":
-        return SFTObjective(
-            backbone, labels, config=SFTConfig(patience=config.stage2_patience), **common
-        )
+        return SFTConfig(patience=config.stage2_patience)
     if name == "dss":
-        dss = DSSConfig(alpha=config.dss_alpha, patience=config.stage2_patience)
-        return DSSObjective(backbone, labels, config=dss, **common)
+        return DSSConfig(alpha=config.dss_alpha, patience=config.stage2_patience)
     if name != "stage2":
         raise ValueError(f"unknown objective {name}")
     stage2 = {
@@ -125,7 +115,7 @@ def build_objective(
         "sampling_max_new_tokens": config.sampling_max_new_tokens,
     }
     if config.method == "r2dc":
-        r2dc = R2DCConfig(
+        return R2DCConfig(
             **stage2,
             cycle_weight=config.cycle_weight,
             gumbel_start=config.gumbel_start,
@@ -134,7 +124,29 @@ def build_objective(
             tau_window_steps=config.tau_window_steps,
             confidence=config.r2dc_confidence,
         )
-        return R2DCObjective(backbone, labels, max_steps=max_steps, config=r2dc, **common)
-    return Stage2Objective(
-        backbone, labels, max_steps=max_steps, config=Stage2Config(**stage2), **common
-    )
+    return Stage2Config(**stage2)
+
+
+def build_objective(
+    name: str,
+    backbone: Backbone,
+    labels: Sequence[str],
+    config: TrainConfig,
+    max_steps: int,
+) -> Objective:
+    """The objective ``name`` of ``config.method`` with the constants of ``config``."""
+    constants = objective_config(name, config)
+    common = {
+        "label_decoding": config.label_decoding,
+        "eval_batch_size": config.resolved_eval_batch_size,
+        "seed": config.seed,
+    }
+    if isinstance(constants, Stage1Config):
+        return Stage1Objective(backbone, labels, config=constants, **common)
+    if isinstance(constants, SFTConfig):
+        return SFTObjective(backbone, labels, config=constants, **common)
+    if isinstance(constants, DSSConfig):
+        return DSSObjective(backbone, labels, config=constants, **common)
+    if isinstance(constants, R2DCConfig):
+        return R2DCObjective(backbone, labels, max_steps=max_steps, config=constants, **common)
+    return Stage2Objective(backbone, labels, max_steps=max_steps, config=constants, **common)

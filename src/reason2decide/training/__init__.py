@@ -1,6 +1,22 @@
 """Training: the resolved config, the Trainer subclass, callbacks and the run orchestration."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from reason2decide.training.config import TrainConfig, build_config
-from reason2decide.training.runner import run_training
+
+if TYPE_CHECKING:
+    from reason2decide.training.runner import run_training
 
 __all__ = ["TrainConfig", "build_config", "run_training"]
+
+
+def __getattr__(name: str) -> Any:
+    # The runner imports torch and transformers: loaded on first use, so that the command line
+    # can build its flags from TrainConfig without them.
+    if name == "run_training":
+        from reason2decide.training.runner import run_training
+
+        return run_training
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,137 +5,262 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from reason2decide.data.readers import ColumnMap
 from reason2decide.errors import R2DError
 
-if TYPE_CHECKING:
-    from reason2decide.data.readers import ColumnMap
+#: Closed-set scoring ranks every label for every example at every step and validation: above
+#: this many labels it is refused unless forced (``--force-label-scoring``).
+MAX_SCORED_LABELS = 64
+
+
+def option(
+    default: Any,
+    help: str,
+    *,
+    paper: Any = None,
+    unset: str | None = None,
+    short: str | None = None,
+    **bounds: Any,
+) -> Any:
+    """A :class:`TrainConfig` field: its default, its help (``r2d train --help`` adds the
+    default), the published value where there is one (``paper``), what a ``None`` default means
+    (``unset``), a one-letter flag (``short``) and pydantic's bounds (``ge=0.0``, ...). The
+    field's name is its YAML key and, with dashes, its flag."""
+    extra = {"paper": paper, "unset": unset, "short": short}
+    return Field(
+        default,
+        description=help,
+        json_schema_extra={k: v for k, v in extra.items() if v is not None} or None,
+        **bounds,
+    )
+
+
+def option_extra(name: str) -> dict[str, Any]:
+    """The flag metadata of the option ``name`` (``paper``, ``unset``, ``short``)."""
+    extra = TrainConfig.model_fields[name].json_schema_extra
+    return dict(extra) if isinstance(extra, dict) else {}
 
 
 class TrainConfig(BaseModel):
     """Everything a training run needs; written to ``run.json`` beside the model.
 
-    Defaults follow the Reason2Decide paper and reference code (batch 64, lr 5e-5,
-    Stage 1 up to 50k steps, Stage 2 up to 30k steps, α 0.7, W 5%, M 60%, p ≤ 0.9).
+    Each option is declared here once, with its type, default, bounds, help and the published
+    value (``paper``) where there is one: the YAML keys of ``r2d train --config`` are the field
+    names, and the ``r2d train`` / ``r2d bench`` flags are built from the fields
+    (:mod:`reason2decide.cli.train_options`). Defaults follow the Reason2Decide paper and
+    reference code. The methods' own constants (``Stage2Config``, ...) repeat the paper
+    defaults for standalone use; tests/training/test_config.py checks that they agree.
     """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    method: str = "r2d"
-    train: Path
-    val: Path | None = None
-    val_fraction: float = Field(0.1, gt=0.0, lt=1.0)
-    output: Path
-    question_col: str = "question"
-    label_col: str = "label"
-    rationale_col: str = "rationale"
-    question_template: str | None = Field(
-        None, description="build the input text from columns, e.g. '{complaint}. {vitals}'"
+    method: str = option(
+        "r2d", "Training method: r2d, r2d-no-stage1, r2d-no-sampling, r2dc, sft or dss."
     )
-    choices_cols: str | None = Field(
-        None, description="multiple choice: one column per option, comma-separated"
+    train: Path = option(..., "Training data: .jsonl, .csv, .tsv or .parquet.")
+    val: Path | None = option(
+        None, "Validation data; without it a stratified share of --train is held out."
     )
-    choices_col: str | None = Field(
-        None, description="multiple choice: one column holding each case's list of options"
+    val_fraction: float = option(
+        0.1, "Share of --train held out for validation when --val is absent.", gt=0.0, lt=1.0
     )
-    choices_sep: str | None = Field(
-        None, description="separator of --choices-col's options in a CSV/TSV cell"
+    output: Path = option(..., "Output folder of the run.", short="-o")
+    # The column options' defaults are ColumnMap's; their flags are cli/columns.py's ColumnFlags,
+    # shared by every command that reads data files (its help is the one --help shows).
+    question_col: str = option(ColumnMap.question, "Input text column.")
+    label_col: str = option(ColumnMap.label, "Gold label column.")
+    rationale_col: str = option(str(ColumnMap.rationale), "Gold rationale column.")
+    question_template: str | None = option(
+        None, "Build the input text from columns, e.g. '{complaint}. {vitals}'."
     )
-    answer_format: Literal["auto", "text", "letter", "index0", "index1"] | None = Field(
-        None, description="how the label names its option (with --choices-cols/--choices-col)"
+    choices_cols: str | None = option(
+        None, "Multiple choice: one column per option, comma-separated."
     )
-    stage1_rationale_col: str | None = None
-    stage1_train: Path | None = None
-    stage1_exclude_overlap: bool = False
-    id_col: str | None = "id"
-    labels: str | None = None
-    model: str = "minilm-bert2bert"
-    stage: Literal["all", "1", "2"] = "all"
-    init: str | None = None
-
-    max_steps: int = Field(30_000, ge=1, description="Stage-2 (or single-stage method) steps")
-    stage1_max_steps: int = Field(50_000, ge=1)
-    batch_size: int = Field(64, ge=1)
-    eval_batch_size: int | None = Field(None, ge=1)
-    gradient_accumulation_steps: int = Field(1, ge=1)
-    lr: float = Field(5e-5, gt=0.0)
-    stage1_lr: float | None = Field(None, gt=0.0)
-    fresh_lr_scale: float | None = Field(
-        None, gt=0.0, description="lr factor of non-pretrained parameters; None = backbone's"
+    choices_col: str | None = option(
+        None, "Multiple choice: one column holding each case's list of options."
     )
-    weight_decay: float = Field(0.0, ge=0.0)
-    warmup_ratio: float = Field(0.0, ge=0.0, lt=1.0)
-    eval_steps: int = Field(500, ge=1)
-    stage1_eval_steps: int | None = Field(None, ge=1)
-    logging_steps: int = Field(10, ge=1)
-    seed: int = 42
-    max_input_length: int = Field(1024, ge=8)
-    max_target_length: int = Field(256, ge=4)
-    input_truncation: Literal["end", "middle"] = Field(
-        "end",
-        description="over-long prompts: cut the end, or keep the first quarter and the end",
+    choices_sep: str | None = option(None, "Separator of --choices-col's options in a CSV cell.")
+    answer_format: Literal["auto", "text", "letter", "index0", "index1"] | None = option(
+        None, "How the label names its option (with --choices-cols/--choices-col)."
     )
-    prompt_format: Literal["plain", "chat"] = Field(
-        "plain",
-        description="decoder-only models: plain text prompts, or the user turn of the "
-        "tokenizer's chat template",
+    stage1_rationale_col: str | None = option(
+        None,
+        "Stage 1 takes its rationales from this column of the same rows (e.g. LLM-written "
+        "ones), Stage 2 from --rationale-col.",
+        unset="--rationale-col",
     )
-    repeat_task: bool = Field(
+    stage1_train: Path | None = option(
+        None,
+        "Stage 1 trains on this file instead, validating on a held-out --val-fraction of it "
+        "(not on --val).",
+    )
+    stage1_exclude_overlap: bool = option(
         False,
-        description="decoder-only models: repeat the prompt's task instruction after the "
-        "input, next to the answer",
+        "Drop the rows of --stage1-train / --stage1-rationale-col whose id or question also "
+        "occurs in --val (or the bench's test set); without it they are counted in a warning.",
     )
-    label_decoding: Literal["score", "generate"] = Field(
+    id_col: str | None = option(ColumnMap.id, "Id column (generated when absent).")
+    labels: str | None = option(
+        None, "Label set: comma-separated, or a file (one per line / JSON list)."
+    )
+    model: str = option(
+        "minilm-bert2bert",
+        "Backbone: the built-in 'minilm-bert2bert' (offline), a hub name such as "
+        "google/flan-t5-base, a local folder or a .gguf file.",
+    )
+    stage: Literal["all", "1", "2"] = option(
+        "all", "'all', '1' (Stage 1 only) or '2' (Stage 2 only, with --init)."
+    )
+    init: str | None = option(
+        None,
+        "Stage 2 alone: start from this run folder's Stage-1 model, or from this model "
+        "folder or name as it is (to start from a run's final model, give RUN/model).",
+    )
+
+    max_steps: int = option(
+        30_000, "Stage-2 steps (single-stage methods: all steps).", paper=30_000, ge=1
+    )
+    stage1_max_steps: int = option(
+        50_000, "Stage-1 steps of the two-stage methods.", paper=50_000, ge=1
+    )
+    batch_size: int = option(64, "Examples per device per step.", paper=64, ge=1)
+    eval_batch_size: int | None = option(None, "Validation batch.", unset="--batch-size", ge=1)
+    gradient_accumulation_steps: int = option(
+        1, "Micro-batches whose gradients make one optimiser step.", ge=1
+    )
+    lr: float = option(5e-5, "Learning rate (AdamW, linear decay).", paper=5e-5, gt=0.0)
+    stage1_lr: float | None = option(None, "Stage-1 learning rate.", unset="--lr", gt=0.0)
+    fresh_lr_scale: float | None = option(
+        None,
+        "Learning-rate factor of parameters that were not pretrained (the cross-attention of "
+        "minilm-bert2bert), until a training has saved them: a trained model has none.",
+        unset="the backbone's: 10 for minilm-bert2bert, else 1",
+        gt=0.0,
+    )
+    weight_decay: float = option(0.0, "AdamW weight decay.", ge=0.0)
+    warmup_ratio: float = option(
+        0.0,
+        "Learning-rate warm-up share (not Stage 2's W, --alpha-warmup-fraction).",
+        paper=0.0,
+        ge=0.0,
+        lt=1.0,
+    )
+    eval_steps: int = option(500, "Validate + checkpoint every N steps.", paper=500, ge=1)
+    stage1_eval_steps: int | None = option(
+        None, "Stage 1's validation interval.", unset="--eval-steps", ge=1
+    )
+    logging_steps: int = option(10, "Log (and plot) the training loss every N steps.", ge=1)
+    seed: int = option(42, "Random seed of the split, the initialisation and the sampling.")
+    max_input_length: int = option(1024, "Prompt tokens.", paper=1024, ge=8)
+    max_target_length: int = option(256, "Label/rationale tokens.", paper=256, ge=4)
+    input_truncation: Literal["end", "middle"] = option(
+        "end",
+        "Over-long prompts: 'end' (cut the end) or 'middle' (keep the first quarter and the "
+        "last three quarters: the question and the end of a long context).",
+    )
+    prompt_format: Literal["plain", "chat"] = option(
+        "plain",
+        "Decoder-only models: 'plain' (prompt, newline, answer) or 'chat' (the prompt as the "
+        "user turn of the tokenizer's chat template, the answer as the assistant's; for "
+        "instruction-tuned models such as smollm2-135m).",
+    )
+    repeat_task: bool = option(
+        False,
+        "Decoder-only models: repeat the prompt's task instruction ('predict:', 'given label: "
+        "y, explain:') after the input, next to where the answer starts, so that a long input "
+        "does not bury it.",
+    )
+    label_decoding: Literal["score", "generate"] = option(
         "score",
-        description="not given: generate when the prepared dataset.json beside --train marks "
-        "the label set open, else score",
+        "'score' (closed label set) or 'generate' (free greedy text). Not given: generate when "
+        "the dataset.json that r2d data prepare wrote beside --train marks the label set open.",
     )
-    force_label_scoring: bool = False
+    force_label_scoring: bool = option(
+        False,
+        f"Score the label set even when it has more than {MAX_SCORED_LABELS} labels (refused "
+        "otherwise).",
+    )
 
     # Reason2Decide Stage 2
-    alpha: float = Field(0.7, ge=0.0, le=1.0)
-    alpha_warmup_fraction: float = Field(
-        0.05, ge=0.0, le=1.0, description="W: share of Stage-2 steps over which α rises"
+    alpha: float = option(0.7, "Stage 2: final label-loss weight α.", paper=0.7, ge=0.0, le=1.0)
+    alpha_warmup_fraction: float = option(
+        0.05,
+        "Stage 2: W, share of steps over which α rises from 0 and p stays 0 (not the "
+        "learning-rate warm-up, --warmup-ratio).",
+        paper=0.05,
+        ge=0.0,
+        le=1.0,
     )
-    ramp_fraction: float = Field(0.6, ge=0.0, le=1.0)
-    p_max: float = Field(0.9, ge=0.0, le=1.0)
-    sampling_dropout: bool = False
-    sampling_max_new_tokens: int | None = Field(None, ge=1)
-    stage1_patience: int = Field(3, ge=0)
-    stage2_patience: int = Field(5, ge=0, description="also SFT's and DSS's patience")
+    ramp_fraction: float = option(
+        0.6, "Stage 2: M, share of steps over which p rises after W.", paper=0.6, ge=0.0, le=1.0
+    )
+    p_max: float = option(0.9, "Stage 2: cap of p.", paper=0.9, ge=0.0, le=1.0)
+    sampling_dropout: bool = option(
+        False, "Reference quirk: predict sampled labels with dropout on."
+    )
+    sampling_max_new_tokens: int | None = option(
+        None, "Token limit of generated sampled labels (the reference uses 50).", ge=1
+    )
+    stage1_patience: int = option(
+        3, "Stage 1: early-stopping patience, in validations.", paper=3, ge=0
+    )
+    stage2_patience: int = option(
+        5,
+        "Stage 2 (and sft, dss): early-stopping patience, in validations counted from W+M.",
+        paper=5,
+        ge=0,
+    )
 
     # DSS
-    dss_alpha: float = Field(0.5, ge=0.0, le=1.0)
+    dss_alpha: float = option(0.5, "DSS: label-loss weight.", paper=0.5, ge=0.0, le=1.0)
 
     # Reason2Decide-C
-    cycle_weight: float = Field(0.1, ge=0.0)
-    gumbel_start: float = Field(1.0, gt=0.0)
-    gumbel_min: float = Field(0.5, gt=0.0)
-    confidence_sharpness: float = Field(10.0, gt=0.0)
-    tau_window_steps: int = Field(1000, ge=1)
-    r2dc_confidence: Literal["token-geomean", "set-probability"] = Field(
+    cycle_weight: float = option(0.1, "R2D-C: cycle-loss weight λ.", paper=0.1, ge=0.0)
+    gumbel_start: float = option(1.0, "R2D-C: Gumbel temperature at step 0.", paper=1.0, gt=0.0)
+    gumbel_min: float = option(0.5, "R2D-C: its floor.", paper=0.5, gt=0.0)
+    confidence_sharpness: float = option(10.0, "R2D-C: k in σ(k·(c − τ)).", paper=10.0, gt=0.0)
+    tau_window_steps: int = option(
+        1000, "R2D-C: steps between updates of the running threshold τ (not published).", ge=1
+    )
+    r2dc_confidence: Literal["token-geomean", "set-probability"] = option(
         "token-geomean",
-        description="c: geometric-mean token probability of the predicted label (published), "
-        "or its probability over the label set (closed-set scoring only)",
+        "R2D-C: confidence c of a predicted label: token-geomean (geometric-mean token "
+        "probability, as published) or set-probability (its probability over the label set; "
+        "needs --label-decoding score).",
+        paper="token-geomean",
     )
 
     # engineering
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
-    num_workers: int = Field(0, ge=0)
-    save_total_limit: int = Field(2, ge=1)
-    keep_checkpoints: bool = False
-    report_to: str = "none"
-    group_by_length: bool = False
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = option("auto", "Numeric precision.")
+    num_workers: int = option(0, "Data-loader workers.", ge=0)
+    save_total_limit: int = option(2, "Checkpoints kept per stage.", ge=1)
+    keep_checkpoints: bool = option(False, "Keep the checkpoint-* folders.")
+    report_to: str = option("none", "Experiment tracking: none, tensorboard, mlflow, ...")
+    group_by_length: bool = option(
+        False,
+        "Batch examples of similar question length together (less padding; the batches "
+        "differ from the plain shuffle, reproducibly for a seed).",
+    )
 
     # LoRA (peft): adapters on a frozen backbone, merged into the saved model
-    lora_r: int | None = Field(None, ge=1, description="LoRA rank; None = full fine-tuning")
-    lora_alpha: float = Field(16.0, gt=0.0)
-    lora_dropout: float = Field(0.05, ge=0.0, lt=1.0)
-    lora_target_modules: str | None = None
+    lora_r: int | None = option(
+        None,
+        "LoRA rank: train low-rank adapters (peft) instead of all weights.",
+        unset="off: full fine-tuning",
+        ge=1,
+    )
+    lora_alpha: float = option(16.0, "LoRA scaling alpha.", gt=0.0)
+    lora_dropout: float = option(0.05, "LoRA dropout.", ge=0.0, lt=1.0)
+    lora_target_modules: str | None = option(
+        None,
+        "Comma-separated layer names to adapt (e.g. q_proj,v_proj) or all-linear.",
+        unset="peft's default for the model family: attention query and value",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -165,8 +290,6 @@ class TrainConfig(BaseModel):
         """The column mapping the data is read with (question or template, label, options,
         id), with ``rationale`` as the rationale column (``"config"``: ``rationale_col``;
         ``None``: none read)."""
-        from reason2decide.data.readers import ColumnMap
-
         return ColumnMap.from_flags(
             question_col=self.question_col,
             label_col=self.label_col,
@@ -186,11 +309,6 @@ class TrainConfig(BaseModel):
     def dump(self) -> dict[str, Any]:
         """JSON-ready dict of every field."""
         return self.model_dump(mode="json")
-
-
-#: Closed-set scoring ranks every label for every example at every step and validation: above
-#: this many labels it is refused unless forced (``--force-label-scoring``).
-MAX_SCORED_LABELS = 64
 
 
 def default_label_decoding(train: str | Path) -> str:
