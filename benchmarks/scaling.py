@@ -37,11 +37,11 @@ from common import (
     write_report,
 )
 
+from reason2decide.data.training_data import load_training_data
 from reason2decide.hardware import resolve_precision
 from reason2decide.methods import DSSObjective, Stage2Objective
 from reason2decide.prompts import predict_prompt
 from reason2decide.training.config import TrainConfig
-from reason2decide.training.runner import load_training_data
 from reason2decide.training.trainer import LengthGroupedSampler, example_length
 
 

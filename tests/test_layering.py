@@ -58,14 +58,7 @@ BENCH_LAYERS: tuple[tuple[str, ...], ...] = (
 
 #: Upward imports known and waiting for their fix, with the reason. An entry that no longer
 #: matches an import fails the test, so the list only shrinks.
-KNOWN_UPWARD: dict[tuple[str, str], str] = {
-    (
-        "reason2decide.methods",
-        "reason2decide.training.config",
-    ): "methods/__init__.py reads a TrainConfig in objective_config/build_objective (type-checking "
-    "import); it goes when that glue moves under training/, where runner.py would import it "
-    "(issue 12, the recipe work)",
-}
+KNOWN_UPWARD: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)

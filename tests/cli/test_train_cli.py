@@ -193,7 +193,7 @@ def test_own_warnings_print_as_one_line_others_as_usual():
 
 
 def test_old_warmup_fraction_flag_still_sets_w_with_a_warning(tmp_path, toy, monkeypatch):
-    from reason2decide.training import runner as training_runner
+    from reason2decide.training import recipes as training_runner
 
     seen = {}
 

@@ -156,7 +156,7 @@ def test_old_spellings_are_hidden():
 
 @pytest.fixture()
 def seen_config(monkeypatch):
-    from reason2decide.training import runner as training_runner
+    from reason2decide.training import recipes as training_runner
 
     seen = {}
 

@@ -218,8 +218,8 @@ def test_r2dc_confidence_is_the_token_geomean_of_the_predicted_label(setup, labe
 
 
 def test_r2dc_confidence_comes_from_the_config(setup, tmp_path):
-    from reason2decide.methods import build_objective
     from reason2decide.training.config import build_config
+    from reason2decide.training.objectives import build_objective
 
     backbone, _ = setup
     flags = {"method": "r2dc", "train": tmp_path / "t.jsonl", "output": tmp_path / "out"}

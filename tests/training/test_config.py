@@ -40,7 +40,7 @@ def test_old_spelling_still_works_with_a_deprecation_warning(tmp_path):
 
 
 def test_resume_reads_an_old_run_json_and_compares_under_the_new_name(tmp_path):
-    from reason2decide.training.runner import RUN_FILE, resume_config
+    from reason2decide.training.output import RUN_FILE, resume_config
 
     saved = TrainConfig(train=tmp_path / "t.jsonl", output=tmp_path).dump()
     saved.pop("alpha_warmup_fraction")
@@ -62,13 +62,12 @@ def test_bench_variant_accepts_the_old_key_with_a_warning():
         parse_variant("w:warmup_fraction=0.1,alpha_warmup_fraction=0.2")
 
 
-def test_runner_reads_the_data_warnings_module_without_an_import_fallback():
+def test_training_data_reads_the_data_warnings_module_without_an_import_fallback():
     # the stats module is part of the package: an ImportError must not silence its warnings
-    from reason2decide.data import stats
-    from reason2decide.training import runner
+    from reason2decide.data import stats, training_data
 
-    assert runner.training_data_warnings is stats.training_data_warnings
-    assert not hasattr(runner, "_data_warnings")
+    assert training_data.training_data_warnings is stats.training_data_warnings
+    assert not hasattr(training_data, "_data_warnings")
 
 
 def test_input_truncation_is_an_option_with_named_choices(tmp_path):

@@ -70,7 +70,8 @@ def test_published_values_agree_with_the_paper_configs(path):
 def test_method_constants_have_the_defaults_of_their_options(tmp_path):
     """The methods keep their own defaults (they import nothing from training): every
     objective's constants read from a default TrainConfig equal the method's defaults."""
-    from reason2decide.methods import METHODS, objective_config
+    from reason2decide.methods import METHODS
+    from reason2decide.training.objectives import objective_config
 
     checked = set()
     for method, spec in METHODS.items():
@@ -86,7 +87,7 @@ def test_method_constants_have_the_defaults_of_their_options(tmp_path):
 
 
 def test_a_changed_option_reaches_the_method(tmp_path):
-    from reason2decide.methods import objective_config
+    from reason2decide.training.objectives import objective_config
 
     base = {"train": tmp_path / "t.jsonl", "output": tmp_path / "o"}
     r2dc = TrainConfig(**base, method="r2dc", alpha=0.2, tau_window_steps=3, stage2_patience=1)

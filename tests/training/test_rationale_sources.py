@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from reason2decide.data.training_data import load_training_data
 from reason2decide.errors import R2DError
 from reason2decide.training import build_config, run_training
-from reason2decide.training.runner import load_training_data
 from tiny_models import save_tiny_t5, write_toy_dataset
 
 

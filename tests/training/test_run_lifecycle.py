@@ -12,10 +12,11 @@ import pytest
 
 from reason2decide.backbones import load_backbone
 from reason2decide.data.example import Example
+from reason2decide.data.training_data import load_training_data
 from reason2decide.errors import R2DError
 from reason2decide.inference import Predictor
 from reason2decide.training import build_config, run_training
-from reason2decide.training.runner import load_training_data, resolve_init, resume_config
+from reason2decide.training.output import resolve_init, resume_config
 from tiny_models import save_tiny_t5, write_toy_dataset
 
 QUIET = {"say": lambda _: None}

@@ -186,7 +186,8 @@ def execute_run(
 ) -> RunResult:
     """Bring one run to complete (train, resume or only evaluate, as its state says; a
     ``zero-shot-llm`` run asks its server, choosing from ``labels``)."""
-    from reason2decide.training.runner import RUN_FILE, run_training
+    from reason2decide.training.output import RUN_FILE
+    from reason2decide.training.recipes import run_training
 
     if not run.trained:
         if labels is None:

@@ -203,7 +203,7 @@ def run_state(
     greedy decoding. A complete evaluation needs no model: a run folder copied without its
     weights (e.g. from a GPU machine) still counts as complete, and as an error if it would
     need re-evaluating."""
-    from reason2decide.training.runner import MODEL_DIR, RUN_FILE
+    from reason2decide.training.output import MODEL_DIR, RUN_FILE
 
     if not (path / RUN_FILE).is_file():
         return "new"
@@ -299,7 +299,7 @@ def make_plan(spec: BenchSpec, *, say: Say = print) -> BenchPlan:
     bench would use (another budget, model or data), or an unknown ``compare_to``.
     """
     from reason2decide.data.fingerprint import fingerprint
-    from reason2decide.training.runner import RUN_FILE
+    from reason2decide.training.output import RUN_FILE
 
     methods = check_methods(spec.methods)
     seeds = check_seeds(spec.seeds)

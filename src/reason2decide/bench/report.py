@@ -96,7 +96,7 @@ def bench_info(
     budget, shared configuration (the plan's, without per-run options), variants, the
     zero-shot LLM, the baselines, hardware and wall time."""
     from reason2decide.data.fingerprint import fingerprint
-    from reason2decide.training.runner import environment_info
+    from reason2decide.training.manifest import environment_info
 
     methods = list(dict.fromkeys(run.method for run in plan.runs))
     seeds = list(dict.fromkeys(run.seed for run in plan.runs))

@@ -35,7 +35,8 @@ def train(
     from reason2decide.distributed import is_main_process
     from reason2decide.errors import R2DError
     from reason2decide.training.config import build_config, upgrade_options
-    from reason2decide.training.runner import resume_config, run_training
+    from reason2decide.training.output import resume_config
+    from reason2decide.training.recipes import run_training
 
     flags = {**flags, **column_flags.given()}
     flags = upgrade_options(flags, source="command line")
