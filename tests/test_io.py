@@ -1,4 +1,4 @@
-"""Atomic writes and JSON reads: a damaged JSON file and a full disk are named errors, and a
+"""Atomic writes and JSON reads: a not valid JSON and a full disk are named errors, and a
 failed write leaves the earlier file as it was."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from reason2decide.io import atomic_open, read_json, write_json, write_jsonl
 def test_damaged_json_names_the_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "run.json"
     path.write_text('{\n  "a": 1,\n  "b": \n}\n')
-    with pytest.raises(R2DError, match=r"run\.json:4: damaged JSON file"):
+    with pytest.raises(R2DError, match=r"run\.json:4: not valid JSON"):
         read_json(path)
     path.write_bytes(b'{"a": "\xff\xfe"}')
     with pytest.raises(R2DError, match="not UTF-8"):

@@ -81,9 +81,9 @@ def read_json(path: str | os.PathLike[str]) -> Any:
         try:
             return json.load(handle)
         except json.JSONDecodeError as exc:
-            raise R2DError(f"damaged JSON file: {exc.msg}", path=path, line=exc.lineno) from exc
+            raise R2DError(f"not valid JSON: {exc.msg}", path=path, line=exc.lineno) from exc
         except UnicodeDecodeError as exc:
-            raise R2DError("damaged JSON file: not UTF-8 text", path=path) from exc
+            raise R2DError("not valid JSON: not UTF-8 text", path=path) from exc
 
 
 def read_jsonl(path: str | os.PathLike[str]) -> list[dict[str, Any]]:

@@ -79,5 +79,5 @@ def test_a_garbled_header_is_named(copy: Path) -> None:
 
 def test_a_damaged_backbone_file_is_named(copy: Path) -> None:
     (copy / "backbone.json").write_text('{"kind": ')
-    with pytest.raises(R2DError, match=r"backbone\.json:1: damaged JSON file"):
+    with pytest.raises(R2DError, match=r"backbone\.json:1: not valid JSON"):
         load_backbone(str(copy))

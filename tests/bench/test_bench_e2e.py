@@ -96,7 +96,7 @@ def test_bench_interrupt_resume_skip_and_reevaluate(toy, tmp_path):
     for done in ("sft/seed0", "r2d/seed0", "sft/seed1"):
         assert (runs / done / "eval/metrics.json").is_file(), done
     interrupted = json.loads((runs / "r2d/seed1/run.json").read_text())
-    assert interrupted["status"] == "running"
+    assert interrupted["status"] == "interrupted"  # Ctrl-C is recorded (issue 15)
     assert (runs / "r2d/seed1/stage2/checkpoint-2").is_dir()
     assert not (out / "results.md").exists()
 

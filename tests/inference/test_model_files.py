@@ -41,7 +41,7 @@ def test_a_good_folder_loads_with_its_labels(good: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "pattern"),
     [
-        ('{"labels": ["yes", ', r"labels\.json:1: damaged JSON file"),
+        ('{"labels": ["yes", ', r"labels\.json:1: not valid JSON"),
         ('["yes", "no"]', "not a label set"),
         ('{"labels": []}', "not a label set"),
         ('{"labels": ["yes", 3]}', "not a label: 3"),
@@ -58,7 +58,7 @@ def test_a_bad_labels_file_is_named(copy: Path, content: str, pattern: str) -> N
 
 def test_a_damaged_model_info_is_named(copy: Path) -> None:
     (copy / "reason2decide.json").write_bytes(b"\x00\x01garbage")
-    with pytest.raises(R2DError, match=r"reason2decide\.json.*damaged JSON file"):
+    with pytest.raises(R2DError, match=r"reason2decide\.json.*not valid JSON"):
         Predictor.from_output(copy)
 
 

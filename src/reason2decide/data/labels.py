@@ -156,10 +156,8 @@ class LabelSet:
             obj = read_json(path)
         except FileNotFoundError:
             raise R2DError("label file not found", path=path) from None
-        except (OSError, UnicodeDecodeError) as exc:
+        except OSError as exc:
             raise R2DError(f"cannot read label file: {exc}", path=path) from None
-        except json.JSONDecodeError as exc:
-            raise R2DError(f"not valid JSON: {exc.msg}", path=path, line=exc.lineno) from None
         return cls.from_json(obj, source=path)
 
 

@@ -101,6 +101,8 @@ class Predictor:
         if not root.exists():
             raise R2DError("no such model or output folder", path=root)
         model_dir = root / "model" if (root / "model").is_dir() else root
+        if (root / "run.json").is_file():
+            check_run_finished(root)
         config: dict[str, Any] = {}
         rationale_prompt: str | None = "conditioned"
         info = read_model_info(model_dir)
@@ -254,3 +256,22 @@ class Predictor:
         else:
             prompts = [explain_prompt(q) for q in questions]
         return list(self.backbone.generate(self.backbone.model, prompts, settings=self.generation))
+
+
+def check_run_finished(root: Path) -> None:
+    """Refuse the output folder of a run that has not finished: its ``model/`` may be missing
+    or from an earlier attempt. A model folder given directly (a stage's ``model/``, a copy)
+    is taken as it is."""
+    from reason2decide.training.manifest import finished
+
+    run = read_json(root / "run.json")
+    if not isinstance(run, dict):
+        raise R2DError("not a run manifest (a JSON object)", path=root / "run.json")
+    if not finished(run):
+        status = run.get("status", "unknown")
+        raise R2DError(
+            f"this run has not finished (run.json: status {status})",
+            path=root,
+            hint=f"finish it with r2d train --resume --output {root}, or give a model folder "
+            "explicitly (e.g. its stage1/model)",
+        )

@@ -111,9 +111,35 @@ class JsonlLog(TrainerCallback):
             for key, value in self.schedule(state.global_step).items():
                 logs.setdefault(key, value)
         row.update(logs)
+        if "train_loss" in logs:
+            # The Trainer averages only the steps of its own attempt (divided by all steps): a
+            # resumed run would report a smaller loss than the same run uninterrupted.
+            row["train_loss"] = logged_mean_loss(self.path, self.stage)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(row) + "\n")
+
+
+def logged_mean_loss(path: Path, stage: str) -> float | None:
+    """The mean training loss of ``stage`` over the steps its logged losses cover: each logged
+    loss is the mean since the line before, so it weighs as many steps as it covers. The same
+    for a run resumed any number of times as for one never stopped."""
+    if not path.is_file():
+        return None
+    total = covered = 0.0
+    last = 0
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if row.get("stage") != stage or "loss" not in row:
+                continue
+            steps = int(row["step"]) - last
+            total += float(row["loss"]) * steps
+            covered += steps
+            last = int(row["step"])
+    return total / covered if covered else None
 
 
 def truncate_log(path: Path, stage: str, after_step: int) -> None:

@@ -69,6 +69,25 @@ def init_record(given: str, resolved: str) -> dict[str, str]:
     return {"given": given, "resolved": str(path.resolve()) if path.exists() else resolved}
 
 
+#: ``run.json``'s ``status``: a run trains ("running"), ends with its model ("complete"), or
+#: stopped early: an error ("failed"), Ctrl-C or SIGTERM ("interrupted"). A run killed outright
+#: (SIGKILL, power loss) still says "running"; ``r2d train --resume`` continues any of them.
+STATUSES = ("running", "complete", "failed", "interrupted")
+
+
+def finished(manifest: dict[str, Any]) -> bool:
+    """Whether the run of ``manifest`` ended with its model."""
+    return manifest.get("status") == "complete"
+
+
+def mark_stopped(manifest: dict[str, Any], error: BaseException) -> None:
+    """Record in ``manifest`` that the run stopped before its end, and why."""
+    interrupted = isinstance(error, KeyboardInterrupt | SystemExit)
+    manifest["status"] = "interrupted" if interrupted else "failed"
+    manifest["stopped_at"] = now()
+    manifest["stopped_by"] = f"{type(error).__name__}: {error}".strip().rstrip(":")[:500]
+
+
 def finish_manifest(manifest: dict[str, Any], attempt_seconds: float) -> None:
     """Mark ``manifest`` complete, with the wall time of every stage in all and of this
     attempt (``attempt_seconds``)."""

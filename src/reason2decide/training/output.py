@@ -16,7 +16,12 @@ Layout::
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +44,67 @@ LOG_FILE = "log_history.jsonl"
 MODEL_DIR = "model"
 STAGE_FILE = "stage.json"
 ATTEMPTS_FILE = "attempts.json"
+
+
+def lock_file(output: str | os.PathLike[str]) -> Path:
+    """The file whose lock says a run is writing into ``output`` (beside it: ``--overwrite``
+    deletes the folder itself)."""
+    path = Path(output).resolve()
+    return path.parent / f".{path.name}.r2d-lock"
+
+
+@contextlib.contextmanager
+def hold_output(output: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold ``output`` for this run: a second run into it while this one lives is refused. The
+    lock is the operating system's, so a run that crashes or is killed leaves none behind.
+    Only the main process locks (the others of a multi-process run share its folder)."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        yield
+        return
+    if not is_main_process():
+        yield
+        return
+    path = lock_file(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise R2DError(
+                f"another r2d train is writing into this folder ({holder})",
+                path=output,
+                hint="wait for it to end, stop it, or choose another --output",
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Within the block, SIGTERM (a scheduler's preemption, ``kill``) stops the run like Ctrl-C,
+    so that ``run.json`` records it as interrupted; outside it, as before."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt("SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def prepare_output(output: Path, *, resume: bool, overwrite: bool) -> None:

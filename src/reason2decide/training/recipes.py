@@ -14,6 +14,7 @@ from typing import Any
 
 from reason2decide.data.example import Example
 from reason2decide.training.config import TrainConfig
+from reason2decide.training.output import hold_output, sigterm_interrupts
 from reason2decide.training.run import Run, Say
 
 Recipe = Callable[[Run], None]
@@ -60,15 +61,23 @@ def run_training(
     ``callbacks`` are extra ``transformers.TrainerCallback`` objects added to every stage.
     ``held_out``: other evaluation sets (e.g. ``{"test": examples}``) that Stage-1 rows are
     checked against, like ``--val`` (see ``data.training_data.load_training_data``).
+
+    One run per output folder: a second one into a folder in use is refused. A run stopped by
+    an error, Ctrl-C or SIGTERM says so in ``run.json`` (``failed``, ``interrupted``).
     """
-    run = Run.start(
-        config,
-        resume=resume,
-        overwrite=overwrite,
-        say=say,
-        callbacks=callbacks,
-        held_out=held_out,
-    )
-    recipe = recipe_for(run.objectives)
-    recipe(run)
-    return run.finish()
+    with hold_output(config.output), sigterm_interrupts():
+        run = Run.start(
+            config,
+            resume=resume,
+            overwrite=overwrite,
+            say=say,
+            callbacks=callbacks,
+            held_out=held_out,
+        )
+        recipe = recipe_for(run.objectives)
+        try:
+            recipe(run)
+        except BaseException as error:
+            run.stopped(error)
+            raise
+        return run.finish()

@@ -27,6 +27,7 @@ from reason2decide.training.config import TrainConfig, check_label_decoding
 from reason2decide.training.manifest import (
     finish_manifest,
     init_record,
+    mark_stopped,
     new_manifest,
     resumed_manifest,
 )
@@ -165,7 +166,14 @@ class Run:
             say=say,
         )
         model, summary = train_stage(
-            objective, backbone, self.data, config, stage_dir, output / LOG_FILE, self.callbacks
+            objective,
+            backbone,
+            self.data,
+            config,
+            stage_dir,
+            output / LOG_FILE,
+            self.callbacks,
+            say=say,
         )
         self.trained = True
         summary["init"] = start
@@ -178,7 +186,7 @@ class Run:
             model = merge_lora(model)
 
         if self.main:
-            info = model_info(config, objective, self.spec.rationale)
+            info = model_info(config, objective, self.spec.rationale, list(self.data.labels))
             save_model_atomically(backbone, model, model_dir, labels=self.data.labels, info=info)
             write_json(stage_dir / STAGE_FILE, summary)
             self.manifest["stages"][objective] = summary
@@ -195,6 +203,12 @@ class Run:
             f"at step {summary['best_step']}"
         )
         return str(model_dir)
+
+    def stopped(self, error: BaseException) -> None:
+        """Record in ``run.json`` that the run stopped early (``failed`` or ``interrupted``)."""
+        mark_stopped(self.manifest, error)
+        if self.main:
+            write_json(self.output / RUN_FILE, self.manifest)
 
     def finish(self) -> dict[str, Any]:
         """Mark the run complete, write its model card; return the manifest."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from reason2decide.backbones import Backbone, load_backbone, quiet_transformers
 from reason2decide.data.training_data import TrainingData
-from reason2decide.distributed import is_main_process
+from reason2decide.distributed import barrier, is_main_process
 from reason2decide.hardware import resolve_precision
 from reason2decide.io import read_json, write_json
 from reason2decide.training.config import TrainConfig
@@ -68,11 +68,12 @@ def train_stage(
     stage_dir: Path,
     log_path: Path,
     callbacks: Sequence[Any] = (),
+    say: Callable[[str], None] = print,
 ) -> tuple[Any, dict[str, Any]]:
-    """Train one objective; return the (best) model and the stage summary."""
+    """Train one objective, resuming from its newest complete checkpoint if it has one; return
+    the (best) model and the stage summary."""
     import torch
     from transformers import PrinterCallback, ProgressCallback, TrainingArguments
-    from transformers.trainer_utils import get_last_checkpoint
 
     from reason2decide.training.callbacks import (
         DelayedEarlyStopping,
@@ -82,6 +83,10 @@ def train_stage(
         StageProgress,
         load_objective_state,
         truncate_log,
+    )
+    from reason2decide.training.checkpoints import (
+        MarkCheckpointComplete,
+        last_complete_checkpoint,
     )
     from reason2decide.training.trainer import ExampleDataset, ObjectiveTrainer
 
@@ -146,12 +151,15 @@ def train_stage(
             StageProgress(name, objective.selection_metric),
             SaveObjectiveState(objective),
             *callbacks,
+            MarkCheckpointComplete(),  # last: after every callback that writes into the checkpoint
         ],
     )
     trainer.remove_callback(ProgressCallback)
     trainer.remove_callback(PrinterCallback)
 
-    checkpoint = get_last_checkpoint(str(stage_dir)) if stage_dir.is_dir() else None
+    last = last_complete_checkpoint(stage_dir, say, remove=is_main_process())
+    barrier()  # every process has chosen before rank 0's removal can change what they see
+    checkpoint = str(last) if last is not None else None
     resumed_from = int(checkpoint.rsplit("-", 1)[-1]) if checkpoint else None
     if checkpoint:
         load_objective_state(objective, Path(checkpoint))
