@@ -120,3 +120,60 @@ def test_a_killed_run_leaves_no_stuck_lock(toy, tmp_path):
     assert lock_file(output).is_file()  # the file stays; its lock died with the process
     manifest = run_training(config(toy, output, method="sft"), say=lambda _: None)
     assert manifest["status"] == "complete"
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 16 MiB tmpfs (needs root and mount; skipped with the reason otherwise)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip() or done.returncode}")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+class FillDiskAfterSave(TrainerCallback):
+    """Once Stage 2's checkpoint-2 is saved, fill the disk so that the next save fails."""
+
+    def __init__(self, filler: Path) -> None:
+        self.filler = filler
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        if args.output_dir.endswith("stage2") and state.global_step == 2:
+            with open(self.filler, "wb") as handle:
+                try:
+                    while True:
+                        handle.write(b"\0" * (1 << 16))
+                        handle.flush()
+                except OSError:
+                    pass
+
+
+def test_a_full_disk_stops_the_run_and_the_earlier_checkpoint_resumes(toy, small_disk):
+    import errno
+
+    output, filler = small_disk / "run", small_disk / "filler"
+    with pytest.raises((OSError, R2DError)) as info:
+        run_training(config(toy, output), say=lambda _: None, callbacks=[FillDiskAfterSave(filler)])
+    error = info.value
+    assert "no space left" in str(error).lower() or getattr(error, "errno", None) == errno.ENOSPC
+    # run.json could not be rewritten on the full disk: it still says "running"
+    assert _run_json(output)["status"] == "running"
+    assert (output / "stage2/checkpoint-2/r2d-checkpoint-complete.json").is_file()
+
+    filler.unlink()
+    said: list[str] = []
+    manifest = run_training(config(toy, output), resume=True, say=said.append)
+    assert manifest["status"] == "complete"
+    assert manifest["stages"]["stage2"]["resumed_from_step"] == 2
+    assert (
+        any("checkpoint-4 was not written to the end" in line for line in said)
+        or not (output / "stage2/checkpoint-4").exists()
+    )

@@ -9,6 +9,7 @@ written yet.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 import warnings
@@ -208,7 +209,10 @@ class Run:
         """Record in ``run.json`` that the run stopped early (``failed`` or ``interrupted``)."""
         mark_stopped(self.manifest, error)
         if self.main:
-            write_json(self.output / RUN_FILE, self.manifest)
+            # Best effort: on a full disk this write fails too, and the error that stopped the
+            # run is the one to report (run.json then still says "running").
+            with contextlib.suppress(OSError, R2DError):
+                write_json(self.output / RUN_FILE, self.manifest)
 
     def finish(self) -> dict[str, Any]:
         """Mark the run complete, write its model card; return the manifest."""
