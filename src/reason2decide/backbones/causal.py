@@ -1,4 +1,9 @@
-"""Decoder-only backbones: prompt and target in one sequence, loss on the target tokens only."""
+"""Decoder-only backbones: prompt and target in one sequence, loss on the target tokens only.
+
+One file on purpose (a little over 400 lines): the prompt layout (plain or chat frame, the
+repeated task instruction, the token budget), the loss, the scoring passes and generation all
+depend on where the prompt ends in the one sequence, which this class alone knows.
+"""
 
 from __future__ import annotations
 

@@ -22,6 +22,9 @@ rationales with the same BLEU and BERTScore as the trained methods:
   or ``?`` followed by a space, or at a line break);
 - ``copy-input``: the whole input text, the question as the model reads it.
 
+One file on purpose (a little over 400 lines): the baselines share the scoring of a bench
+row (the same metrics, the same per-case options, the same output files), and each is short.
+
 Every baseline is deterministic and sees no seed: it runs once per bench
 (:func:`run_reference_baselines`, from the bench's plan). Scoring reuses
 :mod:`reason2decide.evaluation` (``evaluate_records``, ``rationale_metrics``,
