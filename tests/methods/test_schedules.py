@@ -97,3 +97,32 @@ def test_running_threshold_moves_once_per_optimizer_step():
     at_w = (0.8 / 3 + 0.6) / 2  # steps 0 and 1, each its own mean
     assert taus[2] == pytest.approx([at_w, at_w]) and taus[3] == pytest.approx([at_w, at_w])
     assert taus[4] == pytest.approx([0.75, 0.75])  # steps 2 (0.5) and 3 (1.0)
+
+
+def test_schedule_defaults_are_the_method_constants() -> None:
+    """The schedules' own defaults repeat the method configs' (the published values): a change
+    to one without the other fails here."""
+    import inspect
+    from dataclasses import fields
+
+    from reason2decide.methods import R2DCConfig, Stage2Config
+    from reason2decide.methods.schedules import (
+        RunningThreshold,
+        Stage2Schedule,
+        confidence_gate,
+        gumbel_temperature,
+    )
+
+    def default(func, name):
+        return inspect.signature(func).parameters[name].default
+
+    stage2 = {f.name: f.default for f in fields(Stage2Config)}
+    schedule = {f.name: f.default for f in fields(Stage2Schedule)}
+    assert schedule["alpha_max"] == stage2["alpha"]
+    for name in ("warmup_fraction", "ramp_fraction", "p_max", "sampling"):
+        assert schedule[name] == stage2[name], name
+    r2dc = R2DCConfig()
+    assert default(gumbel_temperature, "start") == r2dc.gumbel_start
+    assert default(gumbel_temperature, "minimum") == r2dc.gumbel_min
+    assert default(confidence_gate, "sharpness") == r2dc.confidence_sharpness
+    assert default(RunningThreshold, "window_steps") == r2dc.tau_window_steps
