@@ -13,40 +13,29 @@ from dataclasses import Field, asdict, dataclass, field
 from typing import Any, TypeVar
 
 from reason2decide.cli.dataclass_flags import dataclass_options
+from reason2decide.data.column_help import COLUMN_HELP
 from reason2decide.data.readers import ColumnMap
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _column(help: str, default: str | None = None) -> Any:
-    return field(default=None, metadata={"help": help, "default": default})
+def _column(name: str, default: str | None = None) -> Any:
+    return field(default=None, metadata={"help": COLUMN_HELP[name], "default": default})
 
 
 @dataclass(frozen=True)
 class ColumnFlags:
     """The column flags as given (``None``: not given)."""
 
-    question_col: str | None = _column("Input text column.", ColumnMap.question)
-    label_col: str | None = _column("Gold label column.", ColumnMap.label)
-    rationale_col: str | None = _column("Gold rationale column.", ColumnMap.rationale)
-    id_col: str | None = _column("Id column (generated when absent).", ColumnMap.id)
-    question_template: str | None = _column(
-        "Build the input text from columns: '{complaint}. Vitals: {vitals}' (a field "
-        "{col:optional} may be empty; {options} places the lettered options)."
-    )
-    choices_cols: str | None = _column(
-        "Multiple choice: one column per option, comma-separated, e.g. opa,opb,opc,opd "
-        "(empty options dropped); each case is scored over its own options."
-    )
-    choices_col: str | None = _column(
-        "Multiple choice: one column holding each case's options (a list; in CSV/TSV a string "
-        "split on --choices-sep, or a JSON list)."
-    )
-    choices_sep: str | None = _column("Separator of the options in a --choices-col text cell.")
-    answer_format: str | None = _column(
-        "How the label column names the right option: auto, text, letter, index0 or index1.",
-        "auto: detected once per file",
-    )
+    question_col: str | None = _column("question_col", ColumnMap.question)
+    label_col: str | None = _column("label_col", ColumnMap.label)
+    rationale_col: str | None = _column("rationale_col", ColumnMap.rationale)
+    id_col: str | None = _column("id_col", ColumnMap.id)
+    question_template: str | None = _column("question_template")
+    choices_cols: str | None = _column("choices_cols")
+    choices_col: str | None = _column("choices_col")
+    choices_sep: str | None = _column("choices_sep")
+    answer_format: str | None = _column("answer_format", "auto: detected once per file")
 
     def given(self) -> dict[str, str]:
         """The flags given, by name."""

@@ -10,6 +10,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from reason2decide.data.column_help import COLUMN_HELP
 from reason2decide.data.readers import ColumnMap
 from reason2decide.errors import R2DError
 
@@ -71,22 +72,16 @@ class TrainConfig(BaseModel):
     )
     output: Path = option(..., "Output folder of the run.", short="-o")
     # The column options' defaults are ColumnMap's; their flags are cli/columns.py's ColumnFlags,
-    # shared by every command that reads data files (its help is the one --help shows).
-    question_col: str = option(ColumnMap.question, "Input text column.")
-    label_col: str = option(ColumnMap.label, "Gold label column.")
-    rationale_col: str = option(str(ColumnMap.rationale), "Gold rationale column.")
-    question_template: str | None = option(
-        None, "Build the input text from columns, e.g. '{complaint}. {vitals}'."
-    )
-    choices_cols: str | None = option(
-        None, "Multiple choice: one column per option, comma-separated."
-    )
-    choices_col: str | None = option(
-        None, "Multiple choice: one column holding each case's list of options."
-    )
-    choices_sep: str | None = option(None, "Separator of --choices-col's options in a CSV cell.")
+    # shared by every command that reads data files; the help of both is COLUMN_HELP.
+    question_col: str = option(ColumnMap.question, COLUMN_HELP["question_col"])
+    label_col: str = option(ColumnMap.label, COLUMN_HELP["label_col"])
+    rationale_col: str = option(str(ColumnMap.rationale), COLUMN_HELP["rationale_col"])
+    question_template: str | None = option(None, COLUMN_HELP["question_template"])
+    choices_cols: str | None = option(None, COLUMN_HELP["choices_cols"])
+    choices_col: str | None = option(None, COLUMN_HELP["choices_col"])
+    choices_sep: str | None = option(None, COLUMN_HELP["choices_sep"])
     answer_format: Literal["auto", "text", "letter", "index0", "index1"] | None = option(
-        None, "How the label names its option (with --choices-cols/--choices-col)."
+        None, COLUMN_HELP["answer_format"]
     )
     stage1_rationale_col: str | None = option(
         None,
@@ -104,7 +99,7 @@ class TrainConfig(BaseModel):
         "Drop the rows of --stage1-train / --stage1-rationale-col whose id or question also "
         "occurs in --val (or the bench's test set); without it they are counted in a warning.",
     )
-    id_col: str | None = option(ColumnMap.id, "Id column (generated when absent).")
+    id_col: str | None = option(ColumnMap.id, COLUMN_HELP["id_col"])
     labels: str | None = option(
         None, "Label set: comma-separated, or a file (one per line / JSON list)."
     )
