@@ -1,4 +1,9 @@
-"""The resolved configuration of a training run: defaults < YAML file < command-line flags."""
+"""The resolved configuration of a training run: defaults < YAML file < command-line flags.
+
+One file on purpose (a little over 400 lines): it is the one declaration of every training
+option (type, default, help, published value, bounds), from which the ``r2d train`` and
+``r2d bench`` flags and the YAML keys are derived, and the rules that merge and check them.
+"""
 
 from __future__ import annotations
 
