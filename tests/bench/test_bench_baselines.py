@@ -179,3 +179,13 @@ def test_run_baselines_leaves_out_what_cannot_apply(tmp_path):
     assert [b.name for b in found] == ["majority"]
     assert any("tfidf-lr" in line for line in said)
     assert any("copy baselines are left out" in line for line in said)
+
+
+def test_tfidf_lr_is_left_out_when_every_test_case_has_its_own_options(tmp_path):
+    said: list[str] = []
+    train, test = mc_cases(16), mc_cases(8, 100)
+    found = run_baselines(
+        tmp_path, train, None, test, ["unused"], {}, with_bertscore=False, say=said.append
+    )
+    assert "tfidf-lr" not in [b.name for b in found] and "majority" in [b.name for b in found]
+    assert any("scored over its own options; the tfidf-lr baseline" in line for line in said)

@@ -325,14 +325,24 @@ def run_baselines(
     its ``metrics.json`` was made with the same ``settings`` (the caller's description of data
     and evaluation; the baseline definitions' version is added here).
 
-    ``tfidf-lr`` is left out when the training split has one label, the rationale baselines
-    when no test case has a gold rationale (``say`` says so).
+    ``tfidf-lr`` is left out when the training split has one label or every test case has its
+    own options, the rationale baselines when no test case has a gold rationale (``say`` says
+    so).
     """
     saved_settings = {**dict(settings), "labels": list(labels), "version": VERSION}
     names = list(LABEL_BASELINES)
     if len({e.label for e in train}) < 2:
         names.remove("tfidf-lr")
         say("note: the training split has a single label; the tfidf-lr baseline is left out.")
+    elif test and all(e.choices is not None for e in test):
+        # A classifier over the training answer texts cannot choose among options it has not
+        # seen (MedMCQA: 3,091 distinct answer texts in 3,346 cases), and fitting one class
+        # per answer text takes hours.
+        names.remove("tfidf-lr")
+        say(
+            "note: every test case is scored over its own options; the tfidf-lr baseline "
+            "(a classifier over the training answer texts) is left out."
+        )
     if any(e.rationale and e.rationale.strip() for e in test):
         names += RATIONALE_BASELINES
     else:
