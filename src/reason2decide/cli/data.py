@@ -94,6 +94,12 @@ def prepare_source(
         "--mask-label-in-rationale",
         help="Replace the label inside rationales by [LABEL] (for rationale-to-label metrics).",
     ),
+    only_with_rationale: bool = typer.Option(
+        False,
+        "--only-with-rationale",
+        help="Leave out the rows without a rationale (Reason2Decide needs one per training "
+        "row; MedMCQA has none for 47 %), after splitting.",
+    ),
     label_placeholder: str | None = typer.Option(
         None,
         "--label-placeholder",
@@ -131,6 +137,7 @@ def prepare_source(
         seed=seed,
         mask_label_in_rationale=mask_label_in_rationale,
         options=options,
+        only_with_rationale=only_with_rationale,
     )
     meta = result.metadata
     sizes = ", ".join(f"{name} {split['examples']}" for name, split in meta["splits"].items())

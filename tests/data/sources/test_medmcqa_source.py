@@ -122,3 +122,18 @@ def test_shared_counts(shared_medmcqa: tuple[Path, Path], h) -> None:
 def test_shared_output_is_byte_identical(shared_medmcqa: tuple[Path, Path], h) -> None:
     first, second = shared_medmcqa
     assert h.tree_bytes(first) == h.tree_bytes(second)
+
+
+def test_only_with_rationale_keeps_each_splits_explained_rows(raw: Path, tmp_path: Path, h) -> None:
+    full = prepare("medmcqa", tmp_path / "full", data_dir=raw)
+    kept = prepare("medmcqa", tmp_path / "kept", data_dir=raw, only_with_rationale=True)
+    for name in ("train", "val", "test"):
+        everything = h.read_jsonl(full.files[name])
+        rows = h.read_jsonl(kept.files[name])
+        assert rows == [r for r in everything if r["rationale"]]  # same split, same order
+        dropped = kept.metadata["without_rationale_dropped"][name]
+        assert dropped == len(everything) - len(rows)
+    assert sum(kept.metadata["without_rationale_dropped"].values()) == 15
+    assert kept.metadata["options"]["only_with_rationale"] is True
+    assert "only_with_rationale" not in full.metadata["options"]
+    assert any("15 rows without a rationale left out" in n for n in kept.metadata["notes"])

@@ -50,17 +50,27 @@ def build_source(
     seed: int = DEFAULT_SEED,
     mask_label_in_rationale: bool = False,
     options: Mapping[str, OptionValue | None] | None = None,
+    only_with_rationale: bool = False,
 ) -> tuple[BuiltSplits, dict[str, Any]]:
     """Build a source's splits in memory; return them and the resolved settings.
 
     The settings hold ``data_dir`` (a :class:`Path`; None for a generated source, which has no
     raw files and looks for no data directory), ``seed``, ``mask_label_in_rationale``,
-    ``options`` (source options with defaults) and ``masked`` (rationales changed by masking).
+    ``options`` (source options with defaults), ``masked`` (rationales changed by masking) and,
+    with ``only_with_rationale``, ``without_rationale_dropped`` (rows left out per split: the
+    splits are drawn first, so each keeps the rows it would have had).
     """
     spec = get_source(source)
     resolved = resolve_options(spec, options or {})
     root = resolve_data_dir(data_dir) if spec.info.raw_files else None
     built = spec.build(root, seed=seed, options=resolved)
+    dropped: dict[str, int] = {}
+    if only_with_rationale:
+        for name in ("train", "val", "test"):
+            part = getattr(built, name)
+            kept = [e for e in part if e.rationale and e.rationale.strip()]
+            dropped[name] = len(part) - len(kept)
+            setattr(built, name, kept)
     masked = 0
     if mask_label_in_rationale:
         before = {e.id: e.rationale for part in built.by_name().values() for e in part}
@@ -77,6 +87,8 @@ def build_source(
         "options": resolved,
         "masked": masked,
     }
+    if only_with_rationale:
+        settings["without_rationale_dropped"] = dropped
     return built, settings
 
 
@@ -134,6 +146,7 @@ def prepare(
     seed: int = DEFAULT_SEED,
     mask_label_in_rationale: bool = False,
     options: Mapping[str, OptionValue | None] | None = None,
+    only_with_rationale: bool = False,
 ) -> PreparedDataset:
     """Write ``train.jsonl``, ``val.jsonl``, ``test.jsonl`` and ``dataset.json`` to ``out_dir``.
 
@@ -150,6 +163,7 @@ def prepare(
         seed=seed,
         mask_label_in_rationale=mask_label_in_rationale,
         options=options,
+        only_with_rationale=only_with_rationale,
     )
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -187,6 +201,7 @@ def prepare(
         "seed": seed,
         "options": {
             "mask_label_in_rationale": mask_label_in_rationale,
+            **({"only_with_rationale": True} if only_with_rationale else {}),
             **settings["options"],
         },
         "splits": split_records,
@@ -208,6 +223,13 @@ def prepare(
         }
     if built.counts:
         metadata["counts"] = dict(built.counts)
+    if only_with_rationale:
+        dropped = settings["without_rationale_dropped"]
+        metadata["without_rationale_dropped"] = dropped
+        metadata["notes"].append(
+            f"--only-with-rationale: {sum(dropped.values())} rows without a rationale left out "
+            f"(train {dropped['train']}, val {dropped['val']}, test {dropped['test']})"
+        )
     write_json(out / DATASET_FILE, metadata)
     files["dataset"] = out / DATASET_FILE
     return PreparedDataset(out_dir=out, files=files, metadata=metadata)
