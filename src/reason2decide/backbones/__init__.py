@@ -38,12 +38,14 @@ def load_backbone(
     input_truncation: str | None = None,
     prompt_format: str | None = None,
     repeat_task: bool | None = None,
+    option_scoring: str | None = None,
 ) -> Backbone:
     """Load a backbone by built-in name, hub name, local folder or ``.gguf`` file.
 
     ``kind`` ("seq2seq" or "causal") overrides the family read from the model's config.
     ``input_truncation`` ("end" or "middle") overrides the one a saved model was trained with
-    (default "end"); ``prompt_format`` ("plain" or "chat") and ``repeat_task`` the same.
+    (default "end"); ``prompt_format`` ("plain" or "chat"), ``repeat_task`` and
+    ``option_scoring`` ("sum" or "mean") the same.
     Saved reason2decide models reload with no network.
     """
     if name_or_path in BUILTIN:
@@ -53,6 +55,7 @@ def load_backbone(
         backbone.input_truncation = input_truncation or "end"
         backbone.prompt_format = prompt_format or "plain"
         backbone.repeat_task = bool(repeat_task)
+        backbone.option_scoring = option_scoring or "sum"
         return backbone
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -101,4 +104,5 @@ def load_backbone(
         input_truncation=input_truncation or saved.get("input_truncation", "end"),
         prompt_format=prompt_format or saved.get("prompt_format", "plain"),
         repeat_task=saved.get("repeat_task", False) if repeat_task is None else repeat_task,
+        option_scoring=option_scoring or saved.get("option_scoring", "sum"),
     )

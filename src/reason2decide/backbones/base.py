@@ -32,6 +32,12 @@ INPUT_TRUNCATIONS = ("end", "middle")
 PROMPT_FORMATS = ("plain", "chat")
 
 
+#: How a multiple-choice case's own options are ranked: ``sum`` of their tokens'
+#: log-probabilities (as a label set is scored; favours short options), or ``mean`` per token
+#: (end-of-sequence included), which does not.
+OPTION_SCORINGS = ("sum", "mean")
+
+
 class Backbone(ABC):
     """A tokenizer + model pair behind one interface, whatever the model family."""
 
@@ -51,6 +57,7 @@ class Backbone(ABC):
         input_truncation: str = "end",
         prompt_format: str = "plain",
         repeat_task: bool = False,
+        option_scoring: str = "sum",
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -69,6 +76,22 @@ class Backbone(ABC):
         self.input_truncation = input_truncation
         self.prompt_format = prompt_format
         self.repeat_task = repeat_task
+        self.option_scoring = option_scoring
+
+    @property
+    def option_scoring(self) -> str:
+        """How a case's own options are ranked: see :data:`OPTION_SCORINGS`."""
+        return self._option_scoring
+
+    @option_scoring.setter
+    def option_scoring(self, value: str) -> None:
+        if value not in OPTION_SCORINGS:
+            raise R2DError(
+                f"unknown option scoring '{value}'",
+                field="option_scoring",
+                hint=f"choose from {', '.join(OPTION_SCORINGS)}",
+            )
+        self._option_scoring = value
 
     @property
     def prompt_format(self) -> str:
@@ -318,6 +341,7 @@ class Backbone(ABC):
                 "input_truncation": self.input_truncation,
                 "prompt_format": self.prompt_format,
                 "repeat_task": self.repeat_task,
+                "option_scoring": self.option_scoring,
             },
         )
 

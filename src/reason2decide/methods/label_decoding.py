@@ -36,7 +36,8 @@ class LabelPredictions:
     #: ``i`` is ``candidates[i][j]``, ``C`` is the most any case has, and the rest are 0.
     probabilities: torch.Tensor | None = None
     #: [N, C]: each label's summed token log-probability (end-of-sequence included); ``-inf``
-    #: past a case's own candidates.
+    #: past a case's own candidates. With the backbone's ``option_scoring`` "mean", a case's own
+    #: options are ranked (and ``probabilities`` computed) by these over their token counts.
     scores: torch.Tensor | None = None
     #: Each case's candidates (its options, or the label set for a case without), when some
     #: case of the batch has options; ``None`` when every case was scored over the label set.
@@ -104,7 +105,10 @@ def predict_labels(
         if any(not candidates for candidates in lists):
             raise ValueError("a case without options needs a label set to be scored over")
         scores = backbone.score_candidate_lists(model, prompts, lists).float().cpu()
-        probs = torch.softmax(scores, dim=-1)
+        ranking = scores
+        if backbone.option_scoring == "mean":
+            ranking = scores / _token_counts(backbone, lists, choices, scores.shape[1])
+        probs = torch.softmax(ranking, dim=-1)
         best = probs.argmax(-1).tolist()
         return LabelPredictions(
             [candidates[i] for candidates, i in zip(lists, best, strict=True)], probs, scores, lists
@@ -126,6 +130,24 @@ def _as_option(text: str, choices: Sequence[str] | None) -> str:
         return text
     position = option_index(text, choices)
     return text if position is None else choices[position]
+
+
+def _token_counts(
+    backbone: Backbone,
+    lists: Sequence[Sequence[str]],
+    choices: Sequence[Sequence[str] | None],
+    width: int,
+) -> torch.Tensor:
+    """[N, width]: each option's scored token count (end-of-sequence included) for the cases
+    with their own options; 1 elsewhere (label-set rows keep their summed scores, and positions
+    past a case's options their ``-inf``)."""
+    counts = torch.ones(len(lists), width)
+    for row, candidates in enumerate(lists):
+        if choices[row] is None:
+            continue
+        lengths = [len(ids) for ids in backbone.target_ids(list(candidates))]
+        counts[row, : len(lengths)] = torch.tensor(lengths, dtype=torch.float)
+    return counts
 
 
 def predict_labels_eval(

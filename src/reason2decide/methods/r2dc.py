@@ -84,8 +84,10 @@ class R2DCObjective(Stage2Objective):
         if out.probabilities is not None and self.config.confidence == "set-probability":
             return out.labels, out.probabilities.max(-1).values.tolist()
         if out.scores is not None:
-            # The winning candidate's summed token log-probability over its token count.
-            winner = out.scores.argmax(-1)
+            # The winning candidate's summed token log-probability over its token count (the
+            # winner as ranked: by mean per token when the backbone ranks options so).
+            ranked = out.probabilities if self.backbone.option_scoring == "mean" else out.scores
+            winner = ranked.argmax(-1)
             best = out.scores.gather(-1, winner[:, None]).squeeze(-1)
             if out.candidates is None:
                 lengths = self.label_lengths[winner]

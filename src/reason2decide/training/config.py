@@ -175,6 +175,12 @@ class TrainConfig(BaseModel):
         "y, explain:') after the input, next to where the answer starts, so that a long input "
         "does not bury it.",
     )
+    option_scoring: Literal["sum", "mean"] = option(
+        "sum",
+        "Multiple choice: rank a case's own options by the sum of their tokens' "
+        "log-probabilities ('sum', as the label set is scored; favours short options) or by "
+        "the mean per token ('mean'). Saved with the model.",
+    )
     label_decoding: Literal["score", "generate"] = option(
         "score",
         "'score' (closed label set) or 'generate' (free greedy text). Not given: generate when "

@@ -35,6 +35,7 @@ def load_stage_backbone(
         input_truncation=config.input_truncation,
         prompt_format=config.prompt_format,
         repeat_task=config.repeat_task,
+        option_scoring=config.option_scoring,
     )
     lora = None
     if config.lora_r:
