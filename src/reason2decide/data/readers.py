@@ -421,7 +421,8 @@ def _to_example(
         raise fail(
             "missing or empty rationale",
             columns.rationale or "rationale",
-            hint="this method needs a rationale for every example",
+            hint="this method needs a rationale for every example: leave out the rows without "
+            "one (for a built-in source, `r2d data prepare SOURCE --only-with-rationale`)",
         )
 
     raw_id = values.get(columns.id) if columns.id is not None else None
