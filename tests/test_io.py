@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -47,28 +46,12 @@ def test_other_write_errors_pass_through_unchanged(tmp_path, monkeypatch) -> Non
         handle.write("x")
 
 
-@pytest.fixture
-def small_tmpfs(tmp_path: Path):
-    """A 64 KiB tmpfs (needs root and mount; skipped with the reason otherwise)."""
-    mount = tmp_path / "small"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip() or done.returncode}")
-    yield mount
-    subprocess.run(["umount", str(mount)], check=False)
-
-
-def test_writing_past_a_real_full_disk_keeps_the_earlier_file(small_tmpfs: Path) -> None:
-    path = small_tmpfs / "predictions.jsonl"
+def test_writing_past_a_real_full_disk_keeps_the_earlier_file(small_disk) -> None:
+    disk = small_disk("64k")
+    path = disk / "predictions.jsonl"
     write_jsonl(path, [{"id": "1", "label": "yes"}])
     rows = ({"id": str(i), "text": "x" * 1000} for i in range(200))  # 200 kB > 64 KiB
     with pytest.raises(R2DError, match=r"predictions\.jsonl: no space left on the device"):
         write_jsonl(path, rows)
     assert path.read_text() == '{"id": "1", "label": "yes"}\n'
-    assert [p.name for p in small_tmpfs.iterdir()] == ["predictions.jsonl"]
+    assert [p.name for p in disk.iterdir()] == ["predictions.jsonl"]

@@ -122,23 +122,6 @@ def test_a_killed_run_leaves_no_stuck_lock(toy, tmp_path):
     assert manifest["status"] == "complete"
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path):
-    """A 16 MiB tmpfs (needs root and mount; skipped with the reason otherwise)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip() or done.returncode}")
-    yield mount
-    subprocess.run(["umount", str(mount)], check=False)
-
-
 class FillDiskAfterSave(TrainerCallback):
     """Once Stage 2's checkpoint-2 is saved, fill the disk so that the next save fails."""
 
@@ -159,7 +142,8 @@ class FillDiskAfterSave(TrainerCallback):
 def test_a_full_disk_stops_the_run_and_the_earlier_checkpoint_resumes(toy, small_disk):
     import errno
 
-    output, filler = small_disk / "run", small_disk / "filler"
+    disk = small_disk("16m")
+    output, filler = disk / "run", disk / "filler"
     with pytest.raises((OSError, R2DError)) as info:
         run_training(config(toy, output), say=lambda _: None, callbacks=[FillDiskAfterSave(filler)])
     error = info.value
