@@ -7,7 +7,9 @@ writes what it got to ``ROOT/out-RANK.json``.
 
 from __future__ import annotations
 
+import atexit
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -58,10 +60,18 @@ def draws() -> dict:
     }
 
 
+def record_exit(root: Path, rank: str) -> None:
+    joined = torch.distributed.is_initialized()
+    (root / f"exit-{rank}.json").write_text(json.dumps({"joined_at_exit": joined}))
+
+
 def main() -> None:
     from reason2decide.distributed import init_distributed, rank, world_size
 
     root = Path(sys.argv[1])
+    # registered before joining, so it runs after the project's own exit hook (last in, first
+    # out): it sees whether the process still belongs to the group when Python shuts down
+    atexit.register(record_exit, root, os.environ["RANK"])
     init_distributed()
     out = {"rank": rank(), "world_size": world_size(), "draws": draws()}
     out["validation"] = validation_results(root)

@@ -7,6 +7,7 @@ function is a cheap no-op: rank 0 of a world of one.
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -48,6 +49,19 @@ def init_distributed() -> None:
         from accelerate import PartialState
 
         PartialState(cpu=not torch.cuda.is_available())
+        atexit.register(leave_distributed)
+
+
+def leave_distributed() -> None:
+    """Leave the process group (``destroy_process_group``); a no-op when none is joined.
+
+    Runs at exit once :func:`init_distributed` has joined a group. A process that exits still
+    in a gloo group can abort in native code while the interpreter shuts down ("terminate
+    called without an active exception", exit -6: gloo's threads still hold work whose tensors
+    are freed after Python is gone), turning a finished run into a failed one.
+    """
+    if _initialized():
+        torch.distributed.destroy_process_group()
 
 
 def barrier() -> None:

@@ -29,14 +29,11 @@ ACCELERATE = (
 )  # fmt: skip
 
 
-NATIVE_ABORT = "terminate called without an active exception"
-
-
 def torchrun(
     *args: str, cwd: Path, timeout: int = 240, launcher: tuple[str, ...] = TORCHRUN
 ) -> subprocess.CompletedProcess:
     """``python -m torch.distributed.run --standalone --nproc_per_node=2 ARGS`` (or another
-    launcher) on CPU."""
+    launcher) on CPU. Launched once: a failure fails the test."""
     env = {
         **os.environ,
         "CUDA_VISIBLE_DEVICES": "",
@@ -46,11 +43,6 @@ def torchrun(
     }
     command = [sys.executable, *launcher, *args]
     result = _launch(command, cwd, env, timeout)
-    if result.returncode != 0 and NATIVE_ABORT in result.stdout + result.stderr:
-        # Known flake (issue 15): now and then a worker aborts in native code ("terminate
-        # called without an active exception", exit -6) with no Python error. Launched once
-        # more; any other failure, or a second abort, fails the test.
-        result = _launch(command, cwd, env, timeout)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
@@ -95,6 +87,16 @@ def toy(tmp_path_factory):
 def worker_outputs(toy):
     torchrun(str(WORKER), str(toy), cwd=toy)
     return [json.loads((toy / f"out-{rank}.json").read_text()) for rank in (0, 1)]
+
+
+def test_every_process_leaves_the_group_before_python_shuts_down(worker_outputs, toy):
+    # Regression (issue 15): workers that exited still in the gloo group aborted now and then
+    # in native code ("terminate called without an active exception", exit -6) while the
+    # interpreter shut down: 4 launches in 40 of a two-process gather under load, 0 in 40
+    # once the group is left at exit. The worker's own exit hook, registered before it joins,
+    # runs after the project's and records whether the group was still joined.
+    for rank in (0, 1):
+        assert json.loads((toy / f"exit-{rank}.json").read_text()) == {"joined_at_exit": False}
 
 
 def test_sharded_validation_equals_one_process(toy, worker_outputs):
