@@ -1,7 +1,7 @@
 """Train a tiny run in this process and, at a chosen point, kill it with SIGKILL (no cleanup, as
 a preempted machine would): the subject of the kill-and-resume tests.
 
-    python kill_worker.py ROOT OUTPUT METHOD KILL [--resume]
+    python kill_worker.py ROOT OUTPUT METHOD KILL [--resume] [--save-steps=N]
 
 ``ROOT`` holds ``data/`` and ``init/`` (a tiny model). ``KILL`` is ``none`` or
 ``<stage>:<where>:<step>``: ``step`` (after that optimizer step), ``eval`` (in the middle of the
@@ -62,6 +62,7 @@ def kill_in_save(stage: str, step: int) -> None:
 def main() -> None:
     root, output, method, kill = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
     resume = "--resume" in sys.argv[5:]
+    save_steps = [int(a.split("=")[1]) for a in sys.argv[5:] if a.startswith("--save-steps=")]
     callbacks = []
     if kill != "none":
         stage, where, step = kill.split(":")
@@ -84,6 +85,7 @@ def main() -> None:
             stage1_max_steps=6,
             batch_size=8,
             eval_steps=3,
+            save_steps=save_steps[0] if save_steps else None,
             logging_steps=1,
             lr=3e-3,
             max_input_length=48,

@@ -36,15 +36,24 @@ def root(tmp_path_factory) -> Path:
     return root
 
 
-def train(root: Path, output: Path, method: str, kill: str = "none", resume: bool = False):
+def train(
+    root: Path,
+    output: Path,
+    method: str,
+    kill: str = "none",
+    resume: bool = False,
+    save_steps: int | None = None,
+):
     env = {
         **os.environ,
         "OMP_NUM_THREADS": "1",
         "PYTHONPATH": os.pathsep.join([str(WORKER.parent), *sys.path]),
     }
     command = [sys.executable, str(WORKER), str(root), str(output), method, kill]
+    command += ["--resume"] if resume else []
+    command += [f"--save-steps={save_steps}"] if save_steps else []
     done = subprocess.run(
-        command + (["--resume"] if resume else []),
+        command,
         env=env,
         capture_output=True,
         text=True,
@@ -55,13 +64,18 @@ def train(root: Path, output: Path, method: str, kill: str = "none", resume: boo
 
 @pytest.fixture(scope="module")
 def uninterrupted(root):
-    runs = {}
-    for method in ("r2d", "r2dc"):
-        output = root / f"whole-{method}"
-        done = train(root, output, method)
-        assert done.returncode == 0, done.stderr[-3000:]
-        runs[method] = output
-    return runs
+    """The output folder of a run never stopped, per (method, --save-steps), made once."""
+    runs: dict[tuple[str, int | None], Path] = {}
+
+    def run(method: str, save_steps: int | None = None) -> Path:
+        if (method, save_steps) not in runs:
+            output = root / f"whole-{method}-{save_steps}"
+            done = train(root, output, method, save_steps=save_steps)
+            assert done.returncode == 0, done.stderr[-3000:]
+            runs[method, save_steps] = output
+        return runs[method, save_steps]
+
+    return run
 
 
 def weights(output: Path) -> str:
@@ -109,7 +123,7 @@ def test_a_killed_run_resumes_to_the_same_model_log_and_choice(
     resumed = train(root, output, method, resume=True)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
 
-    whole = uninterrupted[method]
+    whole = uninterrupted(method)
     assert weights(output) == weights(whole)
     assert log_rows(output) == log_rows(whole)
     assert choices(output) == choices(whole)
@@ -117,3 +131,30 @@ def test_a_killed_run_resumes_to_the_same_model_log_and_choice(
     if ":save:" in kill:
         stage, _, step = kill.split(":")
         assert f"{stage}: checkpoint-{step} was not written to the end" in resumed.stdout
+
+
+def test_checkpoints_between_validations_change_nothing_and_resume_exactly(
+    root, uninterrupted, tmp_path
+):
+    # validation every 3 steps, checkpoints every 2: a kill after step 5 resumes from step 4,
+    # a step with no validation
+    output = tmp_path / "run"
+    killed = train(root, output, "r2d", "stage2:step:5", save_steps=2)
+    assert killed.returncode == -9, killed.stderr[-3000:]
+    kept = sorted(int(p.name.split("-")[1]) for p in (output / "stage2").glob("checkpoint-*"))
+    assert kept == [2, 3, 4]  # every 2 steps, and step 3's validation, the best so far
+    resumed = train(root, output, "r2d", resume=True, save_steps=2)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    run = json.loads((output / "run.json").read_text())
+    assert run["stages"]["stage2"]["resumed_from_step"] == 4
+    assert run["stages"]["stage2"]["save_steps"] == 2
+
+    whole = uninterrupted("r2d", save_steps=2)
+    assert weights(output) == weights(whole)
+    assert log_rows(output) == log_rows(whole)
+    assert choices(output) == choices(whole)
+    # saving more often changes neither the training nor which validation's model is kept
+    default = uninterrupted("r2d")
+    assert weights(whole) == weights(default)
+    assert log_rows(whole) == log_rows(default)
+    assert choices(whole) == choices(default)

@@ -85,6 +85,36 @@ class EvaluateAtEnd(TrainerCallback):
             control.should_save = True
 
 
+class SaveNewBest(TrainerCallback):
+    """Save a checkpoint at every evaluation that improves the selection metric.
+
+    With checkpoints every ``--save-steps`` independent of evaluation, an improving evaluation
+    may fall between two saves; its checkpoint is what ``load_best_model_at_end`` takes back at
+    the end, and the checkpoint rotation keeps it. (The Trainer itself refuses save intervals
+    that are not a multiple of the evaluation interval for this reason.)
+    """
+
+    def __init__(self, metric: str, greater_is_better: bool) -> None:
+        self.metric = metric if metric.startswith("eval_") else f"eval_{metric}"
+        self.greater_is_better = greater_is_better
+
+    def on_evaluate(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        metrics: dict[str, float] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        value = (metrics or {}).get(self.metric)
+        if value is None:
+            return
+        # the Trainer records the new best just after this hook: compare with the old one
+        best = state.best_metric
+        if best is None or (value > best if self.greater_is_better else value < best):
+            control.should_save = True
+
+
 class JsonlLog(TrainerCallback):
     """Append every log event (training and evaluation) to ``log_history.jsonl`` with its stage.
 

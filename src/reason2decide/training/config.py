@@ -150,7 +150,9 @@ class TrainConfig(BaseModel):
         ge=0.0,
         lt=1.0,
     )
-    eval_steps: int = option(500, "Validate + checkpoint every N steps.", paper=500, ge=1)
+    eval_steps: int = option(
+        500, "Validate every N steps (and checkpoint, unless --save-steps).", paper=500, ge=1
+    )
     stage1_eval_steps: int | None = option(
         None, "Stage 1's validation interval.", unset="--eval-steps", ge=1
     )
@@ -244,6 +246,13 @@ class TrainConfig(BaseModel):
     # engineering
     precision: Literal["auto", "fp32", "bf16", "fp16"] = option("auto", "Numeric precision.")
     num_workers: int = option(0, "Data-loader workers.", ge=0)
+    save_steps: int | None = option(
+        None,
+        "Save a resumable checkpoint every N steps, independent of validation; every "
+        "validation that improves the selection metric is also saved, as the best model.",
+        unset="every validation (--eval-steps)",
+        ge=1,
+    )
     save_total_limit: int = option(2, "Checkpoints kept per stage.", ge=1)
     keep_checkpoints: bool = option(False, "Keep the checkpoint-* folders.")
     report_to: str = option("none", "Experiment tracking: none, tensorboard, mlflow, ...")

@@ -80,6 +80,7 @@ def train_stage(
         DelayedEarlyStopping,
         EvaluateAtEnd,
         JsonlLog,
+        SaveNewBest,
         SaveObjectiveState,
         StageProgress,
         load_objective_state,
@@ -96,6 +97,7 @@ def train_stage(
     lr = (config.stage1_lr or config.lr) if first else config.lr
     eval_steps = (config.stage1_eval_steps or config.eval_steps) if first else config.eval_steps
     eval_steps = min(eval_steps, max_steps)
+    save_steps = min(config.save_steps or eval_steps, max_steps)
     objective = build_objective(name, backbone, list(data.labels), config, max_steps)
     train_examples, val_examples = data.for_stage(name)
     fresh_lr_scale = config.fresh_lr_scale or backbone.fresh_lr_scale
@@ -131,6 +133,10 @@ def train_stage(
         restore_callback_states_from_checkpoint=True,
         **precision_flags(config.precision),
     )
+    # Set after construction: TrainingArguments refuses a save interval that is not a multiple of
+    # the evaluation interval when the best checkpoint is loaded at the end, since an improving
+    # evaluation could then go unsaved; SaveNewBest saves each one.
+    args.save_steps = save_steps
     early = DelayedEarlyStopping(
         objective.selection_metric, objective.greater_is_better, patience, start
     )
@@ -148,6 +154,7 @@ def train_stage(
         callbacks=[
             early,
             EvaluateAtEnd(),
+            SaveNewBest(objective.selection_metric, objective.greater_is_better),
             JsonlLog(log_path, name, objective.schedule_logs),
             StageProgress(name, objective.selection_metric),
             SaveObjectiveState(objective),
@@ -193,6 +200,7 @@ def train_stage(
         "fresh_lr_scale": fresh_lr_scale if backbone.fresh_parameters else None,
         "precision": resolve_precision(config.precision),
         "eval_steps": eval_steps,
+        "save_steps": save_steps,
         "selection_metric": objective.selection_metric,
         "best_metric": state.best_metric,
         "best_step": _checkpoint_step(state.best_model_checkpoint),
