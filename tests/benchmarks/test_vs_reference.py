@@ -1,60 +1,18 @@
-"""benchmarks/vs_reference.py: progress-bar redraws into step times, the Stage-2 split at the
-first sampling step (the same step as our schedule's), the quiet-machine check, the table, and
-one timed run of a stand-in command."""
+"""benchmarks/vs_reference.py: the Stage-2 split at the first sampling step (the same step as
+our schedule's), both sides' commands, and the table of medians, per-pair ratios and memory."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import textwrap
-from pathlib import Path
-
 import pytest
+from typer.testing import CliRunner
 
+from reason2decide.cli import app
 from reason2decide.methods.schedules import Stage2Schedule
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "vs_reference.py"
 
 
 @pytest.fixture(scope="module")
-def vs():
-    spec = importlib.util.spec_from_file_location("vs_reference", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
-
-
-def test_redraws_of_the_training_bar_only_first_arrival_kept(vs):
-    chunks = [
-        (0.5, "Map: 100%|██████████| 450/450 [00:01<00:00, 300 examples/s]\n"),
-        (1.0, "\r  0%|          | 0/5 [00:00<?, ?it/s]"),
-        (3.0, "\r 20%|██        | 1/5 [00:02<00:08,  2.00s/it]"),
-        (4.0, "\r 40%|████      | 2/5 [00:03<00:0"),  # a redraw cut in two
-        (4.1, "4,  1.50s/it]\r 60%|██████    | 3/"),
-        (5.5, "5 [00:04<00:03,  1.40s/it]"),
-        (5.6, "{'loss': 1.0}\n\r 60%|██████    | 3/5 [00:04<00:03,  1.40s/it]"),  # tqdm.write
-        (7.5, "\r100%|██████████| 5/5 [00:06<00:00,  1.30s/it]"),  # 4 skipped by the bar
-        (8.0, "\r 43%|████▎     | 3/7 [00:00<00:00, 9.1it/s]"),  # evaluation bar
-    ]
-    redraws = vs.redraw_times(chunks, total=5)
-    assert redraws == {0: 1.0, 1: 3.0, 2: 4.0, 3: 5.5, 5: 7.5}
-
-
-def test_a_redraw_split_inside_its_numbers_is_found_once_complete(vs):
-    scanner = vs.BarScanner(total=30)
-    scanner.feed(1.0, "\rstage1:  40%|████      | 1")
-    assert scanner.times == {}
-    scanner.feed(2.0, "2/30 [00:03<00:04]")
-    assert scanner.times == {12: 2.0}
-
-
-def test_step_times_drop_step_one_and_share_skipped_redraws(vs):
-    steps = vs.step_times({0: 1.0, 1: 3.0, 2: 4.0, 3: 5.5, 5: 7.5})
-    assert steps == pytest.approx({2: 1.0, 3: 1.5, 4: 1.0, 5: 1.0})
-    # no redraw of step 1: what comes before the first redraw seen is dropped with it
-    assert vs.step_times({0: 0.0, 3: 3.0, 4: 3.5}) == pytest.approx({4: 0.5})
+def vs(benchmark_script):
+    return benchmark_script("vs_reference")
 
 
 @pytest.mark.parametrize("max_steps", [20, 40, 100, 1000])
@@ -72,53 +30,6 @@ def test_split_steps_before_and_after_sampling(vs):
     assert split == {"all": [4.0, 4.5, 8.0, 9.0], "before": [4.0, 4.5], "after": [8.0, 9.0]}
     assert vs.median(split["after"]) == 8.5
     assert vs.median([]) is None
-
-
-PROC_STAT = """\
-cpu  {user} 0 {system} {idle} {iowait} 0 0 0 0 0
-cpu0 1 0 1 1 0 0 0 0 0 0
-cpu1 1 0 1 1 0 0 0 0 0 0
-intr 12345
-"""
-
-
-def test_busy_cores_from_proc_stat(vs):
-    before = vs.parse_proc_stat(PROC_STAT.format(user=100, system=50, idle=1000, iowait=10))
-    # one second on 2 CPUs at 100 jiffies/s: 200 jiffies, of which 30 busy (iowait is idle)
-    after = vs.parse_proc_stat(PROC_STAT.format(user=120, system=60, idle=1160, iowait=20))
-    assert before == (150, 1160, 2)
-    assert vs.busy_cores(before, after) == pytest.approx(30 / 200 * 2)
-    assert vs.busy_cores(after, after) == 0.0
-    with pytest.raises(ValueError):
-        vs.parse_proc_stat("intr 1\n")
-
-
-def test_quiet_needs_the_whole_streak_below_the_threshold(vs):
-    assert vs.quiet_streak_reached([0.9, 0.1, 0.1, 0.1, 0.1, 0.1], 0.2, 5)
-    assert not vs.quiet_streak_reached([0.1, 0.1, 0.1, 0.3, 0.1, 0.1], 0.2, 5)
-    assert not vs.quiet_streak_reached([0.1] * 4, 0.2, 5)
-
-
-def test_waiting_for_quiet_gives_up_with_a_warning(vs, capsys):
-    never = vs.wait_until_quiet(-1.0, 2, timeout=0.0, sleep=lambda s: None)
-    assert never["quiet"] is False and "did not become quiet" in capsys.readouterr().err
-    # no time passes between readings: nothing busy, quiet after the two samples
-    assert vs.wait_until_quiet(0.2, 2, timeout=60, sleep=lambda s: None)["quiet"] is True
-
-
-def test_cpu_description(vs):
-    cpuinfo = (
-        "processor\t: 0\nmodel name\t: Intel Xeon\nflags\t\t: fpu avx512_bf16 amx_bf16\n\n"
-        "processor\t: 1\nmodel name\t: Intel Xeon\nflags\t\t: fpu avx512_bf16 amx_bf16\n"
-    )
-    info = vs.cpu_description(cpuinfo, "MemTotal:       25165824 kB\n")
-    assert info == {
-        "cpu": "Intel Xeon",
-        "logical_cpus": 2,
-        "avx512_bf16": True,
-        "amx_bf16": True,
-        "memory_gib": 24.0,
-    }
 
 
 def _run(vs, stage, side, pair, steps, rss, tree=None):
@@ -155,49 +66,64 @@ def test_table_per_stage_with_per_pair_ratios_and_memory(vs):
     assert rows[1]["reference"]["median_s"] is None and rows[1]["pair_ratios"] == [None]
     table = vs.markdown_table(rows)
     lines = table.splitlines()
-    assert lines[2] == "| SFT | 2.20 | 1.10 | 2.00 (2.00 / 1.50) | 1.00 | 2.00 (tree 4.00) |"
+    assert lines[2] == "| SFT | 2.20 | 1.10 | 2.00 (2.00 / 1.50) | 1.00 | 2.00 (4.00) |"
     assert lines[3].startswith("| Stage 2 before sampling | – | – | – (–) |")
-    assert (
-        lines[4]
-        == "| Stage 2 with sampling | 8.00 | 4.00 | 2.00 (2.00) | 1.00 (tree 5.00) | 1.00 |"
+    assert lines[4] == "| Stage 2 with sampling | 8.00 | 4.00 | 2.00 (2.00) | 1.00 (5.00) | 1.00 |"
+
+
+def _sides(vs, tmp_path):
+    return vs.Sides("ref-python", tmp_path / "ref", "our-python", tmp_path / "ours", tmp_path)
+
+
+@pytest.mark.parametrize("stage", ["sft", "stage1", "stage2"])
+def test_our_command_runs_the_reference_settings(vs, tmp_path, monkeypatch, stage):
+    settings = vs.Settings(steps={"sft": 30, "stage1": 30, "stage2": 40})
+    command = vs.ours_command(
+        stage, _sides(vs, tmp_path), settings, tmp_path / "model", "t.jsonl", "v.jsonl", tmp_path
     )
+    assert command[:4] == ["our-python", "-m", "reason2decide.cli", "train"]
+    seen = {}
+
+    def run_training(config, **kwargs):
+        seen["config"] = config
+        return {"wall_time_s": 0.0}
+
+    monkeypatch.setattr("reason2decide.training.recipes.run_training", run_training)
+    result = CliRunner().invoke(app, command[3:])
+    assert result.exit_code == 0, result.output
+    config = seen["config"]
+    assert (config.batch_size, config.max_input_length, config.max_target_length) == (8, 256, 256)
+    assert config.precision == vs.REFERENCE_PRECISION[stage]
+    assert config.seed == settings.seed
+    if stage == "sft":
+        assert (config.method, config.max_steps, config.eval_steps) == ("sft", 30, 31)
+    elif stage == "stage1":
+        assert (config.method, config.stage, config.stage1_max_steps) == ("r2d", "1", 30)
+        assert config.stage1_eval_steps == 31
+    else:
+        assert (config.method, config.stage, config.max_steps, config.eval_steps) == (
+            "r2d", "2", 40, 41
+        )  # fmt: skip
+        schedule = Stage2Schedule(
+            40, warmup_fraction=config.alpha_warmup_fraction, ramp_fraction=config.ramp_fraction
+        )
+        assert (schedule.warmup_steps, schedule.ramp_steps) == (2, 24)
+        assert config.init == str(tmp_path / "model")
 
 
-BARS = textwrap.dedent(
-    """
-    import subprocess, sys, time
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2)"])
-    print("hello on stdout")
-    for k in range(5):
-        sys.stderr.write(f"\\rtrain: {k * 25}%|##| {k}/4 [00:00<00:00]")
-        sys.stderr.flush()
-        time.sleep(0.3)
-    child.kill()
-    """
-)
-
-
-def test_a_run_is_timed_from_its_progress_bar(vs, tmp_path):
-    log = tmp_path / "logs" / "run.log"
-    result = vs.run_one([sys.executable, "-c", BARS], {}, tmp_path / "run", 4, log, timeout=60)
-    assert result["returncode"] == 0 and not result["timed_out"]
-    assert sorted(result["redraw_s"]) == [0, 1, 2, 3, 4]
-    assert sorted(result["step_s"]) == [2, 3, 4]
-    assert all(0.2 < s < 1.5 for s in result["step_s"].values())
-    assert result["peak_rss_mib"] > 1
-    # the process tree: the script and its child, both a Python
-    assert result["peak_tree_rss_mib"] > result["peak_rss_mib"]
-    assert "4/4 [" in log.read_text()
-    assert (tmp_path / "run" / "stdout.log").read_text() == "hello on stdout\n"
-
-
-def test_peak_rss_from_the_report_of_usr_bin_time(vs):
-    report = '\tCommand being timed: "python x.py"\n\tMaximum resident set size (kbytes): 7235\n'
-    assert vs.time_max_rss_kib(report) == 7235
-    assert vs.time_max_rss_kib("Command terminated by signal 9\n") is None
-
-
-def test_a_run_past_its_timeout_is_stopped(vs, tmp_path):
-    command = [sys.executable, "-c", "import time; time.sleep(60)"]
-    result = vs.run_one(command, {}, tmp_path, 4, tmp_path / "run.log", timeout=0.5)
-    assert result["timed_out"] and result["returncode"] != 0 and result["wall_s"] < 30
+def test_reference_commands_use_its_flags(vs, tmp_path):
+    settings = vs.Settings(steps={"sft": 30, "stage1": 30, "stage2": 40})
+    sides = _sides(vs, tmp_path)
+    args = ("model", "t.jsonl", "v.jsonl", tmp_path / "out")
+    stage1 = vs.reference_command("stage1", sides, settings, *args)
+    stage2 = vs.reference_command("stage2", sides, settings, *args)
+    assert stage1[:2] == ["ref-python", str(tmp_path / "ref" / "src/r2d/train_stage1.py")]
+    flags = dict(zip(stage1[2::2], stage1[3::2], strict=True))
+    assert flags == {
+        "--train_file": "t.jsonl", "--valid_file": "v.jsonl", "--model_name": "model",
+        "--output_dir": str(tmp_path / "out"), "--batch_size": "8", "--max_steps": "30",
+        "--eval_steps": "31", "--max_input_length": "256", "--grad_steps": "1", "--seed": "42",
+        "--max_output_length": "256",
+    }  # fmt: skip
+    assert "--stage1_model_dir" in stage2 and "--model_name" not in stage2
+    assert stage2[stage2.index("--max_steps") + 1] == "40"
