@@ -5,14 +5,14 @@ The reference is the official Reason2Decide code (``quamranhasan/Reason2Decide``
 environment; neither is part of this project (docs/performance.md, "Side by side with the
 reference code", says how to obtain both). Both sides read the same inputs, built once into
 ``--work``: PubMedQA PQA-L train/val (450/50), an 8000-piece sentencepiece tokenizer and a random
-T5 of t5-small's shape (``--tiny``: a very small T5, for checking this script in seconds).
+T5 of t5-small's shape (``--tiny``: a very small T5, for checking this script).
 
 Each stage runs alternately, reference then ours, ``--pairs`` times, each run starting once the
 machine is quiet. Every step of both is timed the same way from the outside: the arrival time on
 stderr of each progress-bar redraw ``" k/N ["``, step k = t(k) - t(k-1), step 1 dropped, median
 over the steps. Stage 2 also reports the steps before and after label sampling starts apart.
-Peak memory: the main process's peak resident set (``wait4``, what ``/usr/bin/time -v``
-reports) and the peak summed over its process tree (data-loader workers included), polled.
+Peak memory: the main process's peak resident set (``/usr/bin/time -v`` where present) and the
+peak proportional set size summed over its process tree (data-loader workers included).
 
   python benchmarks/vs_reference.py --reference-repo ../ref/Reason2Decide \\
       --reference-python ../ref/venv/bin/python --work ../vs-reference
@@ -65,13 +65,14 @@ RAMP_FRACTION = 0.6
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 # --------------------------------------------------------------------------------------------
-# The table
+# Step times per part of a stage, and the table
 # --------------------------------------------------------------------------------------------
 
 
 def sampling_start(max_steps: int) -> int:
     """The first progress-bar step of Stage 2 that predicts labels, on both sides: the step at
-    0-based index s predicts once p(s) = min(0.9, (s - W) / M) > 0, i.e. s = W + 1."""
+    0-based index s predicts once p(s) = min(0.9, (s - W) / M) > 0, i.e. from s = W + 1 (for
+    M > 0, which holds from T = 2 on)."""
     return int(ALPHA_WARMUP_FRACTION * max_steps) + 2
 
 
