@@ -4,7 +4,8 @@ Reads the collapsed stacks that ``py-spy record --format raw`` writes (one line 
 stack: ``frame;frame;...;frame COUNT``) and prints the share of the training loop's samples
 spent in each part of a step: tokenising, the forward and backward passes, label prediction
 (Stage 2 sampling), the optimizer, gradient clipping, the data loader, logging and callbacks,
-validation. Samples outside the training loop (imports, loading, saving) are counted apart.
+validation. Samples outside the training loop (imports, loading, saving; other threads) and of
+threads without Python frames are counted apart.
 
     py-spy record -r 50 --format raw -o sft.txt -- python -m reason2decide.cli train ...
     python benchmarks/profile_breakdown.py sft.txt [more.txt ...] [--json out.json]
@@ -28,8 +29,18 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("validation", ("ObjectiveTrainer.evaluate", "Trainer.evaluate", "Trainer._evaluate")),
     ("checkpoint save", ("Trainer._save_checkpoint",)),
     ("label prediction", ("predict_labels_eval", "predict_labels (", "score_candidate")),
-    ("tokenise + pad", ("encode_pairs", "_encode_prompts", "target_ids", "prompt_ids",
-                        "tokenization_utils", "_left_pad", "_decoder_tensors")),  # fmt: skip
+    (
+        "tokenise + pad",
+        (
+            "encode_pairs",
+            "_encode_prompts",
+            "target_ids",
+            "prompt_ids",
+            "tokenization_utils",
+            "_left_pad",
+            "_decoder_tensors",
+        ),
+    ),  # fmt: skip
     ("backward", ("Accelerator.backward", "Tensor.backward")),
     ("forward + loss", ("compute_loss",)),
     ("gradient clipping", ("_clip_grad_norm", "clip_grad_norm")),
@@ -40,6 +51,8 @@ PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("logging + callbacks", ("callback_handler", "Trainer.log", "_maybe_log_save_evaluate")),
 )
 LOOP = "Trainer._inner_training_loop"
+#: Samples of threads without Python frames (with ``--idle``: the math library's workers).
+NATIVE = "threads without Python frames"
 
 
 def read_stacks(paths: Iterable[Path]) -> list[tuple[list[str], int]]:
@@ -50,14 +63,17 @@ def read_stacks(paths: Iterable[Path]) -> list[tuple[list[str], int]]:
             if not line.strip():
                 continue
             stack, _, count = line.rpartition(" ")
-            if not stack or not count.isdigit():
+            if not count.isdigit():
                 raise SystemExit(f"{path}:{number}: not a py-spy raw line (stack COUNT)")
-            stacks.append((stack.split(";"), int(count)))
+            # an empty stack: a thread with no Python frames (e.g. a math library's workers)
+            stacks.append((stack.split(";") if stack else [], int(count)))
     return stacks
 
 
 def part_of(frames: Sequence[str]) -> str:
     """The part of a training step a sampled stack is in, or ``outside the loop``."""
+    if not frames:
+        return NATIVE
     if not any(LOOP in f for f in frames):
         return "outside the loop"
     for name, fragments in PARTS:
@@ -77,14 +93,15 @@ def breakdown(stacks: Sequence[tuple[list[str], int]]) -> dict[str, int]:
 def table(parts: dict[str, int]) -> str:
     """Markdown: each part's samples and its share of the loop (and of everything)."""
     total = sum(parts.values())
-    loop = total - parts.get("outside the loop", 0)
-    order = [name for name, _ in PARTS] + ["other (in the loop)", "outside the loop"]
+    loop = total - parts.get("outside the loop", 0) - parts.get(NATIVE, 0)
+    order = [name for name, _ in PARTS] + ["other (in the loop)", "outside the loop", NATIVE]
     rows = ["| part | samples | % of loop | % of all |", "|---|---|---|---|"]
     for name in order:
         n = parts.get(name, 0)
         if not n:
             continue
-        in_loop = "" if name == "outside the loop" else f"{100 * n / max(loop, 1):.1f}"
+        outside = name in ("outside the loop", NATIVE)
+        in_loop = "" if outside else f"{100 * n / max(loop, 1):.1f}"
         rows.append(f"| {name} | {n} | {in_loop} | {100 * n / max(total, 1):.1f} |")
     return "\n".join(rows)
 

@@ -32,6 +32,7 @@ def test_each_stack_lands_in_its_part(pb, tmp_path):
                 "Trainer._save_checkpoint (t.py:11) 4",
                 f"{LOOP};something_else (x.py:1) 1",
                 "<module> (r2d:8);load_backbone (b.py:1) 50",
+                " 7",  # a thread with no Python frames
                 "",
             ]
         )
@@ -47,10 +48,11 @@ def test_each_stack_lands_in_its_part(pb, tmp_path):
         "checkpoint save": 4,
         "other (in the loop)": 1,
         "outside the loop": 50,
+        "threads without Python frames": 7,
     }
     table = pb.table(parts)
-    assert "| backward | 80 | 42.1 | 33.3 |" in table  # 80 of 190 in the loop, of 240 in all
-    assert "| outside the loop | 50 |  | 20.8 |" in table
+    assert "| backward | 80 | 42.1 | 32.4 |" in table  # 80 of 190 in the loop, of 247 in all
+    assert "| outside the loop | 50 |  | 20.2 |" in table
 
 
 def test_a_line_that_is_not_a_stack_is_named(pb, tmp_path):

@@ -212,3 +212,11 @@ class ObjectiveTrainer(Trainer):
             self.args, self.state, self.control, metrics=metrics
         )
         return metrics
+
+    def _load_best_model(self) -> None:
+        """Trainer's reload of the best checkpoint, skipped when the best is the last step: the
+        model in memory is then the one that checkpoint was saved from (no step since), and
+        reading it back would only hold a second copy of every weight in memory and take time."""
+        if self.state.best_global_step == self.state.global_step:
+            return
+        super()._load_best_model()
