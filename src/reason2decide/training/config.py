@@ -246,6 +246,13 @@ class TrainConfig(BaseModel):
     # engineering
     precision: Literal["auto", "fp32", "bf16", "fp16"] = option("auto", "Numeric precision.")
     num_workers: int = option(0, "Data-loader workers.", ge=0)
+    dropout_masks: Literal["fast", "torch"] = option(
+        "fast",
+        "How dropout draws its random masks in training on a CPU: 'fast' (16 random bits per "
+        "element from one bulk draw: about a third of the cost where torch samples serially, "
+        "as on non-Intel CPUs; the rate rounded to a multiple of 1/65536) or 'torch' (torch's "
+        "own dropout, as before: other masks, so other results for a seed). GPUs: torch's.",
+    )
     save_steps: int | None = option(
         None,
         "Save a resumable checkpoint every N steps, independent of validation; every "

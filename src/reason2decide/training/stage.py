@@ -151,6 +151,7 @@ def train_stage(
         fresh_parameters=backbone.fresh_parameters,
         fresh_lr_scale=fresh_lr_scale,
         group_by_length=config.group_by_length,
+        dropout_masks=config.dropout_masks,
         callbacks=[
             early,
             EvaluateAtEnd(),

@@ -20,6 +20,7 @@ from reason2decide.data.example import Example
 from reason2decide.distributed import gather_objects
 from reason2decide.hardware import autocast
 from reason2decide.methods.base import Objective
+from reason2decide.training.dropout_masks import dropout_masks
 
 
 class ExampleDataset(Dataset):
@@ -103,6 +104,7 @@ class ObjectiveTrainer(Trainer):
         fresh_parameters: tuple[str, ...] = (),
         fresh_lr_scale: float = 1.0,
         group_by_length: bool = False,
+        dropout_masks: str = "torch",
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("data_collator", collate_examples)
@@ -115,6 +117,7 @@ class ObjectiveTrainer(Trainer):
         self.fresh_parameters = fresh_parameters
         self.fresh_lr_scale = fresh_lr_scale
         self.group_by_length = group_by_length
+        self.dropout_masks = dropout_masks
         # compute_loss returns a per-batch mean: let Trainer scale it for gradient accumulation.
         self.model_accepts_loss_kwargs = False
         self._log_sums: dict[str, float] = defaultdict(float)
@@ -171,7 +174,7 @@ class ObjectiveTrainer(Trainer):
         seen_step, seen = self._micro_batches
         micro_batch = seen if seen_step == step else 0
         self._micro_batches = (step, micro_batch + 1)
-        with autocast(self.precision, self.args.device):
+        with autocast(self.precision, self.args.device), dropout_masks(self.dropout_masks):
             out = self.objective.compute_loss(model, inputs["examples"], step, micro_batch)
         for key, value in out.logs.items():
             self._log_sums[key] += value
