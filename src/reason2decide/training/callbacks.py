@@ -12,6 +12,16 @@ from transformers import TrainerCallback, TrainerControl, TrainerState, Training
 from transformers.trainer_callback import ExportableState
 
 
+def eval_key(metric: str) -> str:
+    """The key of ``metric`` in the Trainer's evaluation metrics (``eval_`` prefixed)."""
+    return metric if metric.startswith("eval_") else f"eval_{metric}"
+
+
+def improves(value: float, best: float | None, greater_is_better: bool) -> bool:
+    """Whether ``value`` beats ``best`` (anything beats no best yet)."""
+    return best is None or (value > best if greater_is_better else value < best)
+
+
 class DelayedEarlyStopping(TrainerCallback, ExportableState):
     """Stop after ``patience`` evaluations without improvement, counting only from ``start_step``.
 
@@ -28,7 +38,7 @@ class DelayedEarlyStopping(TrainerCallback, ExportableState):
         best: float | None = None,
         bad_evals: int = 0,
     ) -> None:
-        self.metric = metric if metric.startswith("eval_") else f"eval_{metric}"
+        self.metric = eval_key(metric)
         self.greater_is_better = greater_is_better
         self.patience = patience
         self.start_step = start_step
@@ -49,10 +59,7 @@ class DelayedEarlyStopping(TrainerCallback, ExportableState):
         value = metrics.get(self.metric)
         if value is None or math.isnan(value):
             return
-        improved = self.best is None or (
-            value > self.best if self.greater_is_better else value < self.best
-        )
-        if improved:
+        if improves(value, self.best, self.greater_is_better):
             self.best, self.bad_evals = value, 0
         else:
             self.bad_evals += 1
@@ -95,7 +102,7 @@ class SaveNewBest(TrainerCallback):
     """
 
     def __init__(self, metric: str, greater_is_better: bool) -> None:
-        self.metric = metric if metric.startswith("eval_") else f"eval_{metric}"
+        self.metric = eval_key(metric)
         self.greater_is_better = greater_is_better
 
     def on_evaluate(
@@ -110,8 +117,7 @@ class SaveNewBest(TrainerCallback):
         if value is None:
             return
         # the Trainer records the new best just after this hook: compare with the old one
-        best = state.best_metric
-        if best is None or (value > best if self.greater_is_better else value < best):
+        if improves(value, state.best_metric, self.greater_is_better):
             control.should_save = True
 
 
@@ -199,7 +205,7 @@ class StageProgress(TrainerCallback):
 
     def __init__(self, stage: str, metric: str) -> None:
         self.stage = stage
-        self.metric = metric if metric.startswith("eval_") else f"eval_{metric}"
+        self.metric = eval_key(metric)
         self.bar: tqdm | None = None
         self.postfix: dict[str, str] = {}
 
