@@ -38,19 +38,31 @@ def keep_mask(shape: torch.Size | tuple[int, ...], p: float) -> tuple[torch.Tens
     return bits >= dropped - _LEVELS // 2, dropped / _LEVELS
 
 
+def _apply(x: torch.Tensor, keep: torch.Tensor, scale: float) -> torch.Tensor:
+    """``x * scale`` where ``keep``, zero elsewhere.
+
+    As two products with the mask as 0/1 in ``x``'s dtype: ``torch.where`` on a boolean mask
+    takes 5-10 times as long on CPUs (4 M elements, 2-core EPYC: 2.3-5.5 ms against 0.5-1 ms),
+    and a boolean tensor converts to floats several times slower than its bytes do. Multiplying
+    by exactly 1 or 0 first and by ``scale`` after gives the same kept values as ``x * scale``
+    (and zero, of either sign, for the dropped ones)."""
+    return (x * keep.view(torch.uint8).to(x.dtype)).mul_(scale)
+
+
 class _Masked(torch.autograd.Function):
-    """``where(keep, x * scale, 0)`` that keeps only the boolean mask for the backward pass."""
+    """``x * scale`` where ``keep``, zero elsewhere; only the boolean mask is kept for the
+    backward pass."""
 
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, keep: torch.Tensor, scale: float) -> torch.Tensor:
         ctx.save_for_backward(keep)
         ctx.scale = scale
-        return torch.where(keep, x * scale, x.new_zeros(()))
+        return _apply(x, keep, scale)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
         (keep,) = ctx.saved_tensors
-        return torch.where(keep, grad * ctx.scale, grad.new_zeros(())), None, None
+        return _apply(grad, keep, ctx.scale), None, None
 
 
 def dropout(x: torch.Tensor, p: float = 0.5, training: bool = True) -> torch.Tensor:
