@@ -253,6 +253,12 @@ class TrainConfig(BaseModel):
         "as on non-Intel CPUs; the rate rounded to a multiple of 1/65536) or 'torch' (torch's "
         "own dropout, as before: other masks, so other results for a seed). GPUs: torch's.",
     )
+    host_memory: Literal["keep", "return"] = option(
+        "keep",
+        "What the C allocator does with memory a training step frees: 'keep' it for the next "
+        "step (glibc on Linux: no page faults on fresh pages every step; 5-10 % faster on a "
+        "2-core CPU, numbers unchanged) or 'return' it to the system (the allocator's default).",
+    )
     save_steps: int | None = option(
         None,
         "Save a resumable checkpoint every N steps, independent of validation; every "
