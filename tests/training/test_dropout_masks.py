@@ -68,7 +68,7 @@ def test_edge_rates_and_eval_mode():
     assert torch.equal(dm.dropout(x, 1.0), torch.zeros_like(x))
 
 
-@pytest.mark.parametrize("mask", ["float", "bool", "causal", "gqa"])
+@pytest.mark.parametrize("mask", ["float", "bool", "causal", "gqa", "scale-one", "scale"])
 def test_attention_path_equals_torch_without_drops(mask):
     # a rate below 1/131072 rounds to no drop at all: the step-by-step attention must then equal
     # torch's kernel
@@ -85,8 +85,10 @@ def test_attention_path_equals_torch_without_drops(mask):
     elif mask == "causal":
         k, v = k[:, :, :7], v[:, :, :7]
         options["is_causal"] = True
-    else:
+    elif mask == "gqa":
         options["enable_gqa"] = True
+    else:  # T5 passes a scale of 1.0 (no multiplication then)
+        options["scale"] = 1.0 if mask == "scale-one" else 0.3
     ours = dm._sdpa(q, k, v, dropout_p=1e-7, **options)
     expected = F.scaled_dot_product_attention(q, k, v, **options)
     torch.testing.assert_close(ours, expected, rtol=1e-5, atol=1e-5)

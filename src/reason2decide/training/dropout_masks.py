@@ -108,7 +108,9 @@ def _sdpa(
         repeat = query.size(-3) // key.size(-3)
         key, value = key.repeat_interleave(repeat, -3), value.repeat_interleave(repeat, -3)
     factor = 1.0 / math.sqrt(query.size(-1)) if scale is None else scale
-    scores = torch.matmul(query, key.transpose(-2, -1)) * factor
+    scores = torch.matmul(query, key.transpose(-2, -1))
+    if factor != 1.0:  # T5 passes 1.0: no pass over the scores (and none back) for nothing
+        scores = scores * factor
     if is_causal:
         length, source = query.size(-2), key.size(-2)
         allowed = torch.ones(length, source, dtype=torch.bool, device=query.device).tril()
