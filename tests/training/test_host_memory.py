@@ -19,34 +19,57 @@ glibc = pytest.mark.skipif(
 _PROBE = """
 import sys
 import torch
-from reason2decide.training.host_memory import keep_freed_memory
+from reason2decide.training.host_memory import blocks_returned, keep_freed_memory
 
 def resident_mib():
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[1]) * 4096 / 2**20
 
+def freed_mib():
+    block = torch.ones(64 * 2**20)  # 256 MiB, written so that its pages are resident
+    before = resident_mib()
+    del block
+    return before - resident_mib()
+
 took = keep_freed_memory() if sys.argv[1] == "keep" else None
-block = torch.ones(64 * 2**20)  # 256 MiB, written so that its pages are resident
-before = resident_mib()
-del block
-print(took, before - resident_mib())
+kept = freed_mib()
+if sys.argv[1] == "keep":
+    held = resident_mib()
+    with blocks_returned():
+        trimmed = held - resident_mib()
+        inside = freed_mib()
+    left = held - resident_mib()
+    print(took, kept, trimmed, inside, left, freed_mib())
+else:
+    print(took, kept)
 """
 
 
-def _freed_mib(mode: str) -> tuple[str, float]:
-    out = subprocess.run(
+def _probe(mode: str) -> list[str]:
+    return subprocess.run(
         [sys.executable, "-c", _PROBE, mode], capture_output=True, text=True, check=True
     ).stdout.split()
-    return out[0], float(out[1])
 
 
 @glibc
 def test_a_freed_block_stays_with_the_process_only_when_kept():
-    took, returned = _freed_mib("keep")
+    took, kept, trimmed, inside, left, kept_again = _probe("keep")
     assert took == "True"
-    assert returned < 16  # the 256 MiB stay resident for the next step
-    _, returned_default = _freed_mib("return")
-    assert returned_default > 200  # glibc's default gives the block back at once
+    assert float(kept) < 16  # the 256 MiB stay resident for the next step
+    assert float(trimmed) < 16  # entering validation hands nothing back yet
+    assert float(inside) > 200  # while validating, a large block goes back when freed
+    assert float(left) > 200  # leaving hands back the heap's free pages (the kept block's)
+    assert float(kept_again) < 16  # and after it, freed memory is kept again
+    _, returned_default = _probe("return")
+    assert float(returned_default) > 200  # glibc's default gives the block back at once
+
+
+def test_returning_blocks_changes_nothing_where_memory_is_not_kept(monkeypatch):
+    from reason2decide.training import host_memory
+
+    monkeypatch.setattr(host_memory, "_kept", None)
+    with host_memory.blocks_returned():
+        pass
 
 
 def test_a_run_keeps_freed_memory_as_its_config_says(monkeypatch, tmp_path):
@@ -68,3 +91,37 @@ def test_a_run_keeps_freed_memory_as_its_config_says(monkeypatch, tmp_path):
         with pytest.raises(Stop):
             run_module.Run.start(config)
         assert calls == expected
+
+
+def test_validation_runs_with_large_blocks_returned(monkeypatch):
+    from contextlib import contextmanager
+    from types import SimpleNamespace
+
+    import torch
+
+    from reason2decide.training import trainer as trainer_module
+
+    inside: list[bool] = []
+    state = {"returning": False}
+
+    @contextmanager
+    def recording():
+        state["returning"] = True
+        yield
+        state["returning"] = False
+
+    monkeypatch.setattr(trainer_module, "blocks_returned", recording)
+
+    class Objective:
+        def validate(self, model, examples):
+            inside.append(state["returning"])
+            return {"macro_f1": 0.5}
+
+    trainer = trainer_module.ObjectiveTrainer.__new__(trainer_module.ObjectiveTrainer)
+    trainer.precision, trainer.args = "fp32", SimpleNamespace(device=torch.device("cpu"))
+    trainer.objective, trainer.model, trainer.val_examples = Objective(), None, []
+    trainer.log = lambda metrics: None
+    trainer.state = trainer.control = None
+    trainer.callback_handler = SimpleNamespace(on_evaluate=lambda *a, **k: None)
+    metrics = trainer.evaluate()
+    assert inside == [True] and metrics["eval_macro_f1"] == 0.5

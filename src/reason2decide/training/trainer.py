@@ -21,6 +21,7 @@ from reason2decide.distributed import gather_objects
 from reason2decide.hardware import autocast
 from reason2decide.methods.base import Objective
 from reason2decide.training.dropout_masks import dropout_masks
+from reason2decide.training.host_memory import blocks_returned
 
 
 class ExampleDataset(Dataset):
@@ -206,7 +207,7 @@ class ObjectiveTrainer(Trainer):
         metric_key_prefix: str = "eval",
     ) -> dict[str, float]:
         started = time.perf_counter()
-        with autocast(self.precision, self.args.device):
+        with autocast(self.precision, self.args.device), blocks_returned():
             values = self.objective.validate(self.model, self.val_examples)
         metrics = {f"{metric_key_prefix}_{k}": float(v) for k, v in values.items()}
         metrics[f"{metric_key_prefix}_runtime"] = round(time.perf_counter() - started, 3)
