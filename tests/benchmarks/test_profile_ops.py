@@ -1,0 +1,79 @@
+"""benchmarks/profile_ops.py: a few training steps timed and profiled by operator."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tiny_models import save_tiny_t5
+
+QUESTIONS = [f"does treatment {i} help patients with condition {i % 3}" for i in range(12)]
+RATIONALES = [f"trial {i} showed a benefit in {i % 4} of the groups" for i in range(12)]
+
+
+@pytest.fixture(scope="module")
+def po(benchmark_script):
+    return benchmark_script("profile_ops")
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    model = save_tiny_t5(tmp_path / "t5", QUESTIONS + RATIONALES + ["yes", "no"])
+    train = tmp_path / "train.jsonl"
+    rows = [
+        {"question": q, "label": "yes" if i % 2 else "no", "rationale": r}
+        for i, (q, r) in enumerate(zip(QUESTIONS, RATIONALES, strict=True))
+    ]
+    train.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return model, train
+
+
+@pytest.mark.parametrize("stage", ["sft", "stage1", "stage2"])
+def test_steps_are_timed_and_operators_listed(po, inputs, stage, capsys):
+    model, train = inputs
+    result = po.main(
+        [
+            "--model",
+            str(model),
+            "--train",
+            str(train),
+            "--stage",
+            stage,
+            "--batch-size",
+            "2",
+            "--warmup",
+            "1",
+            "--timed",
+            "2",
+            "--profiled",
+            "1",
+            "--host-memory",
+            "return",
+        ]
+    )
+    assert len(result["step_s"]) == 2 and result["median_step_s"] > 0
+    assert any(name in result["ops"] for name in ("aten::mm", "aten::bmm", "aten::addmm"))
+    assert result["profiled_s"] > 0 and result["peak_rss_gib"] > 0
+    assert "median s/step over 2 steps" in capsys.readouterr().out
+
+
+def test_too_few_examples_for_the_steps_is_refused(po, inputs):
+    model, train = inputs
+    with pytest.raises(SystemExit, match="12 examples"):
+        po.main(
+            [
+                "--model",
+                str(model),
+                "--train",
+                str(train),
+                "--batch-size",
+                "4",
+                "--timed",
+                "3",
+                "--profiled",
+                "1",
+                "--host-memory",
+                "return",
+            ]
+        )
