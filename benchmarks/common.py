@@ -152,17 +152,20 @@ def step_function(
     step: int,
     precision: str,
     optimizer: torch.optim.Optimizer | None = None,
+    dropout_masks: str = "fast",
 ) -> Callable[[int], None]:
-    """``run(i)``: one optimisation step (forward under autocast, backward, AdamW) of
-    ``objective`` at training step ``step`` on ``batches[i]`` (cycling)."""
+    """``run(i)``: one optimisation step (forward under autocast and ``r2d train``'s
+    ``--dropout-masks``, backward, AdamW) of ``objective`` at training step ``step`` on
+    ``batches[i]`` (cycling)."""
     from reason2decide.hardware import autocast
+    from reason2decide.training.dropout_masks import dropout_masks as masks
 
     model = backbone.model
     optimizer = optimizer or torch.optim.AdamW(model.parameters(), lr=1e-5)
 
     def run(i: int) -> None:
         model.train()
-        with autocast(precision, backbone.device):
+        with autocast(precision, backbone.device), masks(dropout_masks):
             out = objective.compute_loss(model, batches[i % len(batches)], step)
         out.loss.backward()
         optimizer.step()

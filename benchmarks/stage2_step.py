@@ -47,6 +47,7 @@ from common import (
 from reason2decide.hardware import autocast, resolve_precision
 from reason2decide.methods import DSSObjective, Stage2Config, Stage2Objective
 from reason2decide.methods.label_decoding import predict_labels, predict_labels_eval
+from reason2decide.training.host_memory import keep_freed_memory
 
 STEP_MODES = ("dss", "no-sampling", "score", "score-unshared", "generate", "reference")
 LABEL_MODES = ("score", "score-unshared", "generate", "reference")
@@ -81,8 +82,12 @@ def main() -> None:
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--modes", default=",".join(STEP_MODES))
     parser.add_argument("--label-modes", default=",".join(LABEL_MODES))
+    parser.add_argument("--dropout-masks", choices=("fast", "torch"), default="fast")
+    parser.add_argument("--host-memory", choices=("keep", "return"), default="keep")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    if args.host_memory == "keep":  # as r2d train does
+        keep_freed_memory()
 
     rounds = args.repeats + args.warmup
     examples = load_examples(args.data, args.batch_size * rounds)
@@ -118,7 +123,9 @@ def main() -> None:
     for mode in args.modes.split(","):
         objective, step = objectives[mode]
 
-        train_step = step_function(backbone, objective, batches, step, precision, optimizer)
+        train_step = step_function(
+            backbone, objective, batches, step, precision, optimizer, args.dropout_masks
+        )
 
         reset_peak_memory(device)
         with unshared_scoring(backbone, mode == "score-unshared"):
@@ -166,6 +173,8 @@ def main() -> None:
         "max_target_length": args.max_target_length,
         "precision": precision,
         "repeats": args.repeats,
+        "dropout_masks": args.dropout_masks,
+        "host_memory": args.host_memory,
         "environment": environment(device),
         "train_step": steps,
         "label_prediction": label_part,
