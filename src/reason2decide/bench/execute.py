@@ -76,6 +76,7 @@ def evaluate_run(
     from reason2decide.evaluation.report import write_metrics
     from reason2decide.inference import Predictor
     from reason2decide.io import write_jsonl
+    from reason2decide.training.host_memory import blocks_returned
 
     started = time.perf_counter()
     predictor = Predictor.from_output(
@@ -86,14 +87,17 @@ def evaluate_run(
     )
     if predictor.labels:
         check_labels(examples, LabelSet(predictor.labels), test)
-    metrics, records = evaluate_model(
-        predictor,
-        examples,
-        bertscore_model=spec.bertscore_model,
-        bertscore_layers=spec.bertscore_layers,
-        with_bertscore=spec.with_bertscore,
-        progress=spec.progress,
-    )
+    # after training in this process: the test set's one-off large blocks are handed back
+    # rather than kept (see training/host_memory.py)
+    with blocks_returned():
+        metrics, records = evaluate_model(
+            predictor,
+            examples,
+            bertscore_model=spec.bertscore_model,
+            bertscore_layers=spec.bertscore_layers,
+            with_bertscore=spec.with_bertscore,
+            progress=spec.progress,
+        )
     del predictor
     metrics["model"] = str(run.path)
     metrics["test"] = fingerprint(test)
