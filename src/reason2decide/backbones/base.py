@@ -77,6 +77,9 @@ class Backbone(ABC):
         self.prompt_format = prompt_format
         self.repeat_task = repeat_task
         self.option_scoring = option_scoring
+        #: Where a training loss projects decoder states onto the vocabulary: "targets" (only
+        #: positions inside a target, where the backbone can) or "all" (every padded position).
+        self.vocab_projection = "targets"
 
     @property
     def option_scoring(self) -> str:

@@ -123,6 +123,44 @@ class Seq2SeqBackbone(Backbone):
         out = model(**batch, use_cache=False)
         return out.logits, labels
 
+    def target_logits(
+        self, model: nn.Module, batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits ``[N, V]`` and labels ``[N]`` of the N decoder positions inside a target.
+
+        The vocabulary projection runs only on those positions: a forward pre-hook on the
+        model's output embeddings hands it the decoder states at those positions alone (a
+        batch's targets are padded to its longest; on the PubMedQA rationales 39 % of the
+        decoder positions of a batch of 8 are padding). Where the head is not reached that
+        way, the full logits are selected afterwards. Dropout before the head draws the same
+        masks either way."""
+        keep = batch["labels"] != -100
+        head = unwrap(model).get_output_embeddings()
+
+        def at_targets(module: nn.Module, args: tuple) -> tuple:
+            hidden = args[0]
+            if hidden.dim() != 3 or hidden.shape[:2] != keep.shape:
+                return args
+            return (hidden[keep.to(hidden.device)], *args[1:])
+
+        handle = head.register_forward_pre_hook(at_targets) if head is not None else None
+        try:
+            logits, labels = self.forward_logits(model, batch)
+        finally:
+            if handle is not None:
+                handle.remove()
+        if logits.dim() == 3:
+            logits = logits[keep.to(logits.device)]
+        return logits, labels[keep.to(labels.device)]
+
+    def loss(
+        self, model: nn.Module, prompts: Sequence[str], targets: Sequence[str]
+    ) -> torch.Tensor:
+        if self.vocab_projection == "all":
+            return super().loss(model, prompts, targets)
+        logits, labels = self.target_logits(model, self.encode_pairs(prompts, targets))
+        return nn.functional.cross_entropy(logits.float(), labels)
+
     def score_candidates(
         self, model: nn.Module, prompts: Sequence[str], candidates: Sequence[str]
     ) -> torch.Tensor:

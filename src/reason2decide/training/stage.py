@@ -37,6 +37,7 @@ def load_stage_backbone(
         repeat_task=config.repeat_task,
         option_scoring=config.option_scoring,
     )
+    backbone.vocab_projection = config.vocab_projection
     lora = None
     if config.lora_r:
         from reason2decide.training.lora import apply_lora
