@@ -25,8 +25,8 @@ def resident_mib():
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[1]) * 4096 / 2**20
 
-def freed_mib():
-    block = torch.ones(64 * 2**20)  # 256 MiB, written so that its pages are resident
+def freed_mib(mib=256):
+    block = torch.ones(mib * 2**18)  # written, so that its pages are resident
     before = resident_mib()
     del block
     return before - resident_mib()
@@ -37,7 +37,7 @@ if sys.argv[1] == "keep":
     held = resident_mib()
     with blocks_returned():
         trimmed = held - resident_mib()
-        inside = freed_mib()
+        inside = freed_mib(512)  # more than the kept heap's free 256 MiB can serve
     left = held - resident_mib()
     print(took, kept, trimmed, inside, left, freed_mib())
 else:
@@ -64,17 +64,63 @@ def test_a_freed_block_stays_with_the_process_only_when_kept():
     assert float(returned_default) > 200  # glibc's default gives the block back at once
 
 
-def test_returning_blocks_changes_nothing_where_memory_is_not_kept(monkeypatch):
+class _Recorder:
+    """A stand-in C library that records the allocator calls made to it."""
+
+    def __init__(self):
+        self.calls: list[tuple] = []
+
+    def mallopt(self, option, value):
+        self.calls.append(("mallopt", option, value))
+        return 1
+
+    def malloc_trim(self, pad):
+        self.calls.append(("malloc_trim",))
+        return 1
+
+
+def test_nested_blocks_switch_only_at_the_outermost(monkeypatch):
+    from reason2decide.training import host_memory
+
+    libc = _Recorder()
+    monkeypatch.setattr(host_memory, "_kept", libc)
+    with host_memory.blocks_returned():
+        entered = len(libc.calls)
+        with host_memory.blocks_returned():
+            pass
+        assert len(libc.calls) == entered  # the inner block neither switched nor trimmed
+    assert libc.calls[-1] == ("malloc_trim",) and len(libc.calls) == entered + 2
+    assert host_memory._depth == 0
+
+
+def test_returning_blocks_calls_nothing_where_memory_is_not_kept(monkeypatch):
     from reason2decide.training import host_memory
 
     monkeypatch.setattr(host_memory, "_kept", None)
+    ran = []
     with host_memory.blocks_returned():
+        ran.append(True)
+    host_memory.return_freed_memory()
+    assert ran == [True] and host_memory._depth == 0
+
+
+def test_return_undoes_keep(monkeypatch):
+    from reason2decide.training import host_memory
+
+    libc = _Recorder()
+    monkeypatch.setattr(host_memory, "_kept", libc)
+    host_memory.return_freed_memory()
+    assert ("mallopt", host_memory._M_MMAP_MAX, host_memory._MMAP_MAX_DEFAULT) in libc.calls
+    assert host_memory._kept is None
+    with host_memory.blocks_returned():  # no longer kept: nothing to switch
         pass
+    assert libc.calls[-1] == ("malloc_trim",) and len(libc.calls) == 4
 
 
 def test_a_run_keeps_freed_memory_as_its_config_says(monkeypatch, tmp_path):
-    calls: list[bool] = []
-    monkeypatch.setattr(run_module, "keep_freed_memory", lambda: calls.append(True) or True)
+    calls: list[str] = []
+    monkeypatch.setattr(run_module, "keep_freed_memory", lambda: calls.append("keep") or True)
+    monkeypatch.setattr(run_module, "return_freed_memory", lambda: calls.append("return"))
 
     class Stop(Exception):
         pass
@@ -83,9 +129,12 @@ def test_a_run_keeps_freed_memory_as_its_config_says(monkeypatch, tmp_path):
         raise Stop
 
     monkeypatch.setattr(run_module, "prepare_output", stop)
+    import torch
+
     from reason2decide.training.config import TrainConfig
 
-    for mode, expected in (("return", []), ("keep", [True])):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    for mode, expected in (("return", ["return"]), ("keep", ["keep"])):
         calls.clear()
         config = TrainConfig(train=tmp_path / "t.jsonl", output=tmp_path / mode, host_memory=mode)
         with pytest.raises(Stop):

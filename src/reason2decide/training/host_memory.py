@@ -12,11 +12,12 @@ the README's main job (4.79 → 5.06 GiB, its training 8 % faster).
 Validation is the exception: its batches are larger and come a few times per stage, and its
 one-off blocks, served from the kept heap, would split it for the training steps after them
 (the demo's main job peaked 0.85 GiB higher with every block kept than by default). Within
-:func:`blocks_returned` large blocks are mapped and handed back as glibc does by default, and
-the free pages of the heap are handed back on leaving.
+:func:`blocks_returned` a large block that the kept heap cannot serve is mapped and handed
+back as glibc does by default (instead of growing the heap), and the heap's free pages are
+handed back on leaving.
 
-The setting holds for the rest of the process once taken, which suits a training process; it
-is not used for serving.
+The setting holds for the process until :func:`return_freed_memory`; it is taken for training
+on a CPU only (a GPU step's tensors are not host memory) and not for serving.
 """
 
 from __future__ import annotations
@@ -39,16 +40,20 @@ _MMAP_MAX_DEFAULT = 65536
 #: stops adapting once the trim threshold is set)
 _MMAP_FROM = 1 << 20
 
-#: the C library once memory is kept (None: not kept)
-_kept: ctypes.CDLL | None = None
 
-HOST_MEMORY = ("keep", "return")
+#: glibc's default trim threshold (before it adapts)
+_TRIM_DEFAULT = 128 * 1024
+
+#: the C library once memory is kept (None: not kept), and how deep blocks_returned is nested
+_kept: ctypes.CDLL | None = None
+_depth = 0
 
 
 def keep_freed_memory() -> bool:
     """Make glibc's malloc serve every block from its heap and keep freed memory for reuse
     (no ``mmap`` per large block, no trimming). Returns whether that took effect: False where
     the C library is not glibc (macOS, musl), and nothing changes there."""
+    global _kept
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
         return False
     try:
@@ -59,26 +64,48 @@ def keep_freed_memory() -> bool:
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
     # mallopt returns 1 on success; both must hold for the effect described above
-    if not (mallopt(_M_MMAP_MAX, 0) and mallopt(_M_TRIM_THRESHOLD, _NEVER_TRIM)):
+    if not mallopt(_M_MMAP_MAX, 0):
         return False
-    global _kept
+    if not mallopt(_M_TRIM_THRESHOLD, _NEVER_TRIM):
+        mallopt(_M_MMAP_MAX, _MMAP_MAX_DEFAULT)
+        return False
     _kept = libc
     return True
 
 
+def return_freed_memory() -> None:
+    """Undo :func:`keep_freed_memory` (large blocks mapped and returned, the heap trimmed
+    again), as for a ``--host-memory return`` run after a ``keep`` one in the same process."""
+    global _kept
+    libc = _kept
+    if libc is None:
+        return
+    libc.mallopt(_M_MMAP_THRESHOLD, _TRIM_DEFAULT)
+    libc.mallopt(_M_MMAP_MAX, _MMAP_MAX_DEFAULT)
+    libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_DEFAULT)
+    libc.malloc_trim(ctypes.c_size_t(0))
+    _kept = None
+
+
 @contextmanager
 def blocks_returned() -> Iterator[None]:
-    """Within the block, large blocks are mapped and returned when freed (glibc's default);
-    on leaving, the heap's free pages go back to the system and freed memory is kept again.
-    Nothing changes where :func:`keep_freed_memory` has not taken effect."""
+    """Within the block, a large block that the kept heap's free memory cannot serve is mapped
+    and returned when freed (glibc's default) instead of growing the heap; on leaving the
+    outermost block, the heap's free pages go back to the system and freed memory is kept
+    again. Nothing changes where :func:`keep_freed_memory` has not taken effect."""
+    global _depth
     libc = _kept
     if libc is None:
         yield
         return
-    libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_FROM)
-    libc.mallopt(_M_MMAP_MAX, _MMAP_MAX_DEFAULT)
+    if _depth == 0:
+        libc.mallopt(_M_MMAP_THRESHOLD, _MMAP_FROM)
+        libc.mallopt(_M_MMAP_MAX, _MMAP_MAX_DEFAULT)
+    _depth += 1
     try:
         yield
     finally:
-        libc.mallopt(_M_MMAP_MAX, 0)
-        libc.malloc_trim(ctypes.c_size_t(0))
+        _depth -= 1
+        if _depth == 0:
+            libc.mallopt(_M_MMAP_MAX, 0)
+            libc.malloc_trim(ctypes.c_size_t(0))

@@ -25,7 +25,7 @@ from reason2decide.errors import R2DError
 from reason2decide.io import read_json, write_json
 from reason2decide.methods import MethodSpec, method_spec, method_stages
 from reason2decide.training.config import TrainConfig, check_label_decoding
-from reason2decide.training.host_memory import keep_freed_memory
+from reason2decide.training.host_memory import keep_freed_memory, return_freed_memory
 from reason2decide.training.manifest import (
     finish_manifest,
     init_record,
@@ -94,8 +94,12 @@ class Run:
         """Prepare the output folder, read and check the data, and write the manifest (or take
         up the one of the run to resume)."""
         init_distributed()
-        if config.host_memory == "keep":
+        import torch
+
+        if config.host_memory == "keep" and not torch.cuda.is_available():
             keep_freed_memory()
+        else:  # e.g. a "return" run after a "keep" one in the same r2d bench process
+            return_freed_memory()
         if config.lora_r and parameters_sharded():
             raise R2DError(
                 "LoRA with sharded parameters (FSDP, DeepSpeed ZeRO-3) is not supported",
