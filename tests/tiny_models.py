@@ -193,3 +193,64 @@ def write_choices_dataset(
             writer.writerows(part)
     words = "predict : explain : given label : , options a b c d . which treatment for a with"
     return [f"{r['finding']} {r['age']} {r['rationale']}" for r in rows] + treatments + [words]
+
+
+def save_tiny_bart(directory: Path, texts: Iterable[str], seed: int = 0) -> Path:
+    """Save a two-layer BART (d_model 32, a final logits bias) and its tokenizer."""
+    import torch
+    from transformers import BartConfig, BartForConditionalGeneration
+
+    torch.manual_seed(seed)
+    tokenizer = build_tokenizer(texts)
+    config = BartConfig(
+        vocab_size=len(tokenizer),
+        d_model=32,
+        encoder_layers=2,
+        decoder_layers=2,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        dropout=0.0,
+        max_position_embeddings=128,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.eos_token_id,
+        forced_eos_token_id=None,
+    )
+    model = BartForConditionalGeneration(config)
+    with torch.no_grad():  # a non-zero bias, so that the test sees it added to every row
+        model.final_logits_bias.normal_()
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def save_tiny_bert2bert(directory: Path, texts: Iterable[str], seed: int = 0) -> Path:
+    """Save a BERT-to-BERT ``EncoderDecoderModel`` (two layers each, hidden 32; the shape of
+    the built-in minilm-bert2bert) and its tokenizer."""
+    import torch
+    from transformers import BertConfig, EncoderDecoderConfig, EncoderDecoderModel
+
+    torch.manual_seed(seed)
+    tokenizer = build_tokenizer(texts)
+    shape = {
+        "vocab_size": len(tokenizer),
+        "hidden_size": 32,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "intermediate_size": 64,
+        "hidden_dropout_prob": 0.0,
+        "attention_probs_dropout_prob": 0.0,
+        "pad_token_id": tokenizer.pad_token_id,
+    }
+    decoder = BertConfig(**shape, is_decoder=True, add_cross_attention=True)
+    config = EncoderDecoderConfig.from_encoder_decoder_configs(BertConfig(**shape), decoder)
+    config.decoder_start_token_id = tokenizer.eos_token_id
+    config.pad_token_id = tokenizer.pad_token_id
+    config.eos_token_id = tokenizer.eos_token_id
+    model = EncoderDecoderModel(config=config)
+    model.save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
