@@ -34,15 +34,12 @@ _M_MMAP_THRESHOLD = -3
 _M_MMAP_MAX = -4
 #: the largest trim threshold mallopt takes (an int): freed memory at the heap's top stays
 _NEVER_TRIM = 2**31 - 1
-#: glibc's default of M_MMAP_MAX
+#: glibc's defaults: M_MMAP_MAX, and the mmap and trim thresholds before they adapt
 _MMAP_MAX_DEFAULT = 65536
+_THRESHOLD_DEFAULT = 128 * 1024
 #: blocks from this size on are mapped within blocks_returned (glibc's adaptive threshold
 #: stops adapting once the trim threshold is set)
 _MMAP_FROM = 1 << 20
-
-
-#: glibc's default trim threshold (before it adapts)
-_TRIM_DEFAULT = 128 * 1024
 
 #: the C library once memory is kept (None: not kept), and how deep blocks_returned is nested
 _kept: ctypes.CDLL | None = None
@@ -80,9 +77,9 @@ def return_freed_memory() -> None:
     libc = _kept
     if libc is None:
         return
-    libc.mallopt(_M_MMAP_THRESHOLD, _TRIM_DEFAULT)
+    libc.mallopt(_M_MMAP_THRESHOLD, _THRESHOLD_DEFAULT)
     libc.mallopt(_M_MMAP_MAX, _MMAP_MAX_DEFAULT)
-    libc.mallopt(_M_TRIM_THRESHOLD, _TRIM_DEFAULT)
+    libc.mallopt(_M_TRIM_THRESHOLD, _THRESHOLD_DEFAULT)
     libc.malloc_trim(ctypes.c_size_t(0))
     _kept = None
 
