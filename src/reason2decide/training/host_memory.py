@@ -17,7 +17,8 @@ back as glibc does by default (instead of growing the heap), and the heap's free
 handed back on leaving.
 
 The setting holds for the process until :func:`return_freed_memory`; it is taken for training
-on a CPU only (a GPU step's tensors are not host memory) and not for serving.
+on a CPU only, in a single process (a GPU step's tensors are not host memory), and not for
+serving.
 """
 
 from __future__ import annotations
