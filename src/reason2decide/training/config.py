@@ -263,9 +263,9 @@ class TrainConfig(BaseModel):
     host_memory: Literal["keep", "return"] = option(
         "keep",
         "What the C allocator does with memory a training step frees: 'keep' it for the next "
-        "step (glibc on Linux, single-process training on a CPU: no page faults on fresh pages every step; "
-        "5-10 % faster on a 2-core CPU, numbers unchanged, a few % more peak memory) or "
-        "'return' it to the system (the allocator's default; always on a GPU).",
+        "step (glibc on Linux, single-process training on a CPU: no page faults on fresh "
+        "pages every step; 5-10 % faster on a 2-core CPU, numbers unchanged, a few % more "
+        "peak memory) or 'return' it to the system (the allocator's default; always on a GPU).",
     )
     save_steps: int | None = option(
         None,
