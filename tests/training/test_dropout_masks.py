@@ -33,7 +33,7 @@ def test_dropout_zeroes_or_scales_and_keeps_the_mean(p):
     assert torch.equal(x.grad, kept.float() / (1 - rate))
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
 def test_products_with_the_mask_give_the_values_of_scaling_where_kept(dtype):
     # the mask is applied by multiplying (torch.where on a boolean mask is several times
     # slower on CPUs); values and gradients must be those of where(keep, x * scale, 0)
