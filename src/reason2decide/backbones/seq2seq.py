@@ -24,6 +24,7 @@ from reason2decide.backbones.candidates import (
     takes_custom_masks,
     tree_scores,
 )
+from reason2decide.backbones.length_groups import length_groups
 from reason2decide.distributed import generation_in_step
 from reason2decide.generation import GenerationSettings
 
@@ -118,7 +119,7 @@ class Seq2SeqBackbone(Backbone):
         self, model: nn.Module, batch: dict[str, torch.Tensor]
     ) -> tuple[torch.Tensor, torch.Tensor]:
         device = next(unwrap(model).parameters()).device
-        batch = {k: v.to(device) for k, v in batch.items()}
+        batch = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
         labels = batch.pop("labels")
         out = model(**batch, use_cache=False)
         return out.logits, labels
@@ -158,8 +159,52 @@ class Seq2SeqBackbone(Backbone):
     ) -> torch.Tensor:
         if self.vocab_projection == "all":
             return super().loss(model, prompts, targets)
-        logits, labels = self.target_logits(model, self.encode_pairs(prompts, targets))
+        batch = self.encode_pairs(prompts, targets)
+        groups = self._decoder_groups(model, batch["decoder_attention_mask"].sum(1).tolist())
+        if len(groups) == 1:
+            logits, labels = self.target_logits(model, batch)
+        else:
+            logits, labels = self._grouped_target_logits(model, batch, groups)
         return nn.functional.cross_entropy(logits.float(), labels)
+
+    def _decoder_groups(self, model: nn.Module, lengths: list[int]) -> list[list[int]]:
+        """The groups of rows whose decoder passes the loss runs apart (one group: one pass).
+
+        Several only where ``decoder_passes`` allows it (``auto``: on a CPU) and the model is
+        not inside a data-parallel wrapper, which expects one forward per backward."""
+        if self.decoder_passes == "one" or unwrap(model) is not model:
+            return [list(range(len(lengths)))]
+        if next(model.parameters()).device.type != "cpu":
+            return [list(range(len(lengths)))]
+        return length_groups(lengths)
+
+    def _grouped_target_logits(
+        self, model: nn.Module, batch: dict[str, torch.Tensor], groups: list[list[int]]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`target_logits` of an :meth:`encode_pairs` batch, the encoder run once and
+        the decoder once per group of rows, each group cut to its own longest target: every
+        target position's logits are those of one pass, computed without the other groups'
+        padding."""
+        device = next(model.parameters()).device
+        enc = {k: batch[k].to(device) for k in ("input_ids", "attention_mask")}
+        states = model.get_encoder()(**enc, return_dict=True).last_hidden_state
+        lengths = batch["decoder_attention_mask"].sum(1)
+        logits, labels = [], []
+        for group in groups:
+            rows = torch.tensor(group)
+            width = int(lengths[rows].max())
+            part = {
+                "attention_mask": enc["attention_mask"][rows.to(device)],
+                "encoder_outputs": BaseModelOutput(last_hidden_state=states[rows.to(device)]),
+                **{
+                    k: batch[k][rows, :width]
+                    for k in ("labels", "decoder_input_ids", "decoder_attention_mask")
+                },
+            }
+            part_logits, part_labels = self.target_logits(model, part)
+            logits.append(part_logits)
+            labels.append(part_labels)
+        return torch.cat(logits), torch.cat(labels)
 
     def score_candidates(
         self, model: nn.Module, prompts: Sequence[str], candidates: Sequence[str]

@@ -260,6 +260,14 @@ class TrainConfig(BaseModel):
         "to its longest: 2-6 % faster t5-small Stage-1 steps, the same loss up to rounding) or "
         "'all' (every position, as before: the results of earlier versions bit for bit).",
     )
+    decoder_passes: Literal["auto", "one"] = option(
+        "auto",
+        "How an encoder-decoder's training loss runs its decoder over a batch: 'auto' (on a "
+        "CPU, up to 4 passes over groups of rows of similar target length, so that short "
+        "targets are not padded to the batch's longest: the same loss up to rounding, but "
+        "dropout draws other masks, so other results for a seed; one pass on a GPU) or 'one' "
+        "(one pass, as before: the results of earlier versions bit for bit).",
+    )
     host_memory: Literal["keep", "return"] = option(
         "keep",
         "What the C allocator does with memory a training step frees: 'keep' it for the next "
