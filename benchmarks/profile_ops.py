@@ -7,8 +7,8 @@ Runs the objective of ``--stage`` (sft, stage1, stage2) on consecutive batches o
 file the way ``r2d train`` does a step (autocast, dropout masks, loss, backward, clipping, fused
 AdamW), with no trainer around it: ``--warmup`` steps, then ``--timed`` steps timed one by one
 (median printed), then ``--profiled`` steps under ``torch.profiler``, whose table of operators
-by self time it prints. ``--host-memory`` and ``--dropout-masks`` take the values of
-``r2d train``'s flags, so that two runs show what one setting changes.
+by self time it prints. ``--host-memory``, ``--dropout-masks`` and ``--decoder-passes`` take
+the values of ``r2d train``'s flags, so that two runs show what one setting changes.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=25, help="operators shown")
     parser.add_argument("--host-memory", choices=("keep", "return"), default="keep")
     parser.add_argument("--dropout-masks", choices=("fast", "torch"), default="fast")
+    parser.add_argument("--decoder-passes", choices=("auto", "one"), default="auto")
     parser.add_argument(
         "--stage2-step",
         type=int,
@@ -52,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def read_examples(path: Path) -> list:
     from reason2decide.data.example import Example
 
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]
     return [
         Example(id=str(i), question=r["question"], label=r["label"], rationale=r["rationale"])
         for i, r in enumerate(rows)
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> dict:
         max_input_length=args.max_input_length,
         max_target_length=args.max_target_length,
     )
+    backbone.decoder_passes = args.decoder_passes
     examples = read_examples(args.train)
     labels = sorted({e.label for e in examples})
     model = backbone.model

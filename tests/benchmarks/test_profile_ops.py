@@ -77,3 +77,12 @@ def test_too_few_examples_for_the_steps_is_refused(po, inputs):
                 "return",
             ]
         )
+
+
+def test_a_line_separator_inside_a_string_is_not_a_line_break(po, tmp_path):
+    # str.splitlines() also breaks at U+2028, which JSON allows raw inside a string
+    train = tmp_path / "train.jsonl"
+    rows = [{"question": "q\u2028one", "label": "yes", "rationale": "r"}] * 3
+    train.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    examples = po.read_examples(train)
+    assert [e.question for e in examples] == ["q\u2028one"] * 3
