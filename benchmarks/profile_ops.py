@@ -7,7 +7,7 @@ Runs the objective of ``--stage`` (sft, stage1, stage2) on consecutive batches o
 file the way ``r2d train`` does a step (autocast, dropout masks, loss, backward, clipping, fused
 AdamW), with no trainer around it: ``--warmup`` steps, then ``--timed`` steps timed one by one
 (median printed), then ``--profiled`` steps under ``torch.profiler``, whose table of operators
-by self time it prints. ``--host-memory``, ``--dropout-masks`` and ``--decoder-passes`` take
+by self time it prints. ``--host-memory``, ``--dropout-masks`` and ``--length-passes`` take
 the values of ``r2d train``'s flags, so that two runs show what one setting changes.
 """
 
@@ -40,7 +40,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rows", type=int, default=25, help="operators shown")
     parser.add_argument("--host-memory", choices=("keep", "return"), default="keep")
     parser.add_argument("--dropout-masks", choices=("fast", "torch"), default="fast")
-    parser.add_argument("--decoder-passes", choices=("auto", "one"), default="auto")
+    parser.add_argument("--length-passes", choices=("auto", "one"), default="auto")
     parser.add_argument(
         "--stage2-step",
         type=int,
@@ -60,53 +60,81 @@ def read_examples(path: Path) -> list:
     ]
 
 
-def main(argv: list[str] | None = None) -> dict:
-    args = parse_args(argv)
+class Stepper:
+    """Training steps of ``--stage`` on consecutive batches of ``--train``, as ``r2d train``
+    takes them (autocast, dropout masks, loss, backward, clipping, fused AdamW); the
+    backbone's ``length_passes`` and the dropout-mask kind can change between steps."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        import torch
+
+        from reason2decide.backbones import load_backbone
+        from reason2decide.methods.r2d import Stage1Objective, Stage2Objective
+        from reason2decide.methods.sft import SFTObjective
+
+        torch.manual_seed(0)
+        self.args = args
+        self.backbone = load_backbone(
+            args.model,
+            max_input_length=args.max_input_length,
+            max_target_length=args.max_target_length,
+        )
+        self.backbone.length_passes = args.length_passes
+        self.dropout_masks = args.dropout_masks
+        self.examples = read_examples(args.train)
+        labels = sorted({e.label for e in self.examples})
+        self.model = self.backbone.model
+        self.model.train()
+        if args.stage == "sft":
+            self.objective = SFTObjective(self.backbone, labels)
+        elif args.stage == "stage1":
+            self.objective = Stage1Objective(self.backbone, labels)
+        else:
+            self.objective = Stage2Objective(self.backbone, labels, max_steps=40)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=1e-4, fused=True)
+        self.first = args.stage2_step if args.stage == "stage2" else 0
+
+    def require(self, steps: int) -> None:
+        """Refuse a run of ``steps`` batches that the training file cannot fill."""
+        if steps * self.args.batch_size > len(self.examples):
+            raise SystemExit(
+                f"{self.args.train} has {len(self.examples)} examples; {steps} steps need more"
+            )
+
+    def __call__(self, i: int) -> float:
+        """One step on batch ``i``; its loss."""
+        import torch
+
+        from reason2decide.hardware import autocast
+        from reason2decide.training.dropout_masks import dropout_masks
+
+        size = self.args.batch_size
+        batch = self.examples[i * size : (i + 1) * size]
+        with autocast(self.args.precision, torch.device("cpu")), dropout_masks(self.dropout_masks):
+            out = self.objective.compute_loss(self.model, batch, self.first + i)
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+        self.optimizer.step()
+        self.optimizer.zero_grad()
+        return float(out.loss.detach())
+
+
+def keep_memory_if_asked(args: argparse.Namespace) -> None:
+    """``--host-memory keep`` as ``r2d train`` takes it, before torch allocates anything."""
     if args.host_memory == "keep":
         from reason2decide.training.host_memory import keep_freed_memory
 
         keep_freed_memory()
-    import torch
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    keep_memory_if_asked(args)
     from torch.profiler import ProfilerActivity, profile
 
-    from reason2decide.backbones import load_backbone
-    from reason2decide.hardware import autocast
-    from reason2decide.methods.r2d import Stage1Objective, Stage2Objective
-    from reason2decide.methods.sft import SFTObjective
-    from reason2decide.training.dropout_masks import dropout_masks
-
-    torch.manual_seed(0)
-    backbone = load_backbone(
-        args.model,
-        max_input_length=args.max_input_length,
-        max_target_length=args.max_target_length,
-    )
-    backbone.decoder_passes = args.decoder_passes
-    examples = read_examples(args.train)
-    labels = sorted({e.label for e in examples})
-    model = backbone.model
-    model.train()
-    if args.stage == "sft":
-        objective = SFTObjective(backbone, labels)
-    elif args.stage == "stage1":
-        objective = Stage1Objective(backbone, labels)
-    else:
-        objective = Stage2Objective(backbone, labels, max_steps=40)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
-    first = args.stage2_step if args.stage == "stage2" else 0
+    step = Stepper(args)
     total = args.warmup + args.timed + args.profiled
-    if total * args.batch_size > len(examples):
-        raise SystemExit(f"{args.train} has {len(examples)} examples; {total} steps need more")
-
-    def step(i: int) -> float:
-        batch = examples[i * args.batch_size : (i + 1) * args.batch_size]
-        with autocast(args.precision, torch.device("cpu")), dropout_masks(args.dropout_masks):
-            out = objective.compute_loss(model, batch, first + i)
-        out.loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad()
-        return float(out.loss.detach())
+    step.require(total)
 
     for i in range(args.warmup):
         step(i)

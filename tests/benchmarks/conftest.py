@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from pathlib import Path
 
@@ -33,3 +34,22 @@ def benchmark_script():
     yield load
     for name in loaded:
         sys.modules.pop(name, None)
+
+
+@pytest.fixture
+def step_inputs(tmp_path):
+    """``step_inputs(questions, rationales)``: a tiny T5 that knows their words and a training
+    JSONL of them (labels alternate no/yes), as the step scripts read it."""
+    from tiny_models import save_tiny_t5
+
+    def write(questions: list[str], rationales: list[str]) -> tuple[Path, Path]:
+        model = save_tiny_t5(tmp_path / "t5", [*questions, *rationales, "yes", "no"])
+        train = tmp_path / "train.jsonl"
+        rows = [
+            {"question": q, "label": "yes" if i % 2 else "no", "rationale": r}
+            for i, (q, r) in enumerate(zip(questions, rationales, strict=True))
+        ]
+        train.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        return model, train
+
+    return write

@@ -6,8 +6,6 @@ import json
 
 import pytest
 
-from tiny_models import save_tiny_t5
-
 QUESTIONS = [f"does treatment {i} help patients with condition {i % 3}" for i in range(12)]
 RATIONALES = [f"trial {i} showed a benefit in {i % 4} of the groups" for i in range(12)]
 
@@ -18,15 +16,8 @@ def po(benchmark_script):
 
 
 @pytest.fixture
-def inputs(tmp_path):
-    model = save_tiny_t5(tmp_path / "t5", QUESTIONS + RATIONALES + ["yes", "no"])
-    train = tmp_path / "train.jsonl"
-    rows = [
-        {"question": q, "label": "yes" if i % 2 else "no", "rationale": r}
-        for i, (q, r) in enumerate(zip(QUESTIONS, RATIONALES, strict=True))
-    ]
-    train.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return model, train
+def inputs(step_inputs):
+    return step_inputs(QUESTIONS, RATIONALES)
 
 
 @pytest.mark.parametrize("stage", ["sft", "stage1", "stage2"])

@@ -1,4 +1,4 @@
-"""--vocab-projection and --decoder-passes reach the backbone a stage trains."""
+"""--vocab-projection and --length-passes reach the backbone a stage trains."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from tiny_models import save_tiny_t5
     [
         ("vocab_projection", "targets"),
         ("vocab_projection", "all"),
-        ("decoder_passes", "auto"),
-        ("decoder_passes", "one"),
+        ("length_passes", "auto"),
+        ("length_passes", "one"),
     ],
 )
 def test_the_stage_backbone_takes_the_configs_setting(tmp_path, option, value):

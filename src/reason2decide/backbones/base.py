@@ -80,9 +80,9 @@ class Backbone(ABC):
         #: Where a training loss projects decoder states onto the vocabulary: "targets" (only
         #: positions inside a target, where the backbone can) or "all" (every padded position).
         self.vocab_projection = "targets"
-        #: How an encoder-decoder's training loss runs its decoder over a batch: "auto" (on a
-        #: CPU, once per group of rows of similar target length) or "one" (one pass).
-        self.decoder_passes = "auto"
+        #: How an encoder-decoder's training loss runs a batch: "auto" (on a CPU, encoder and
+        #: decoder once per group of rows of similar length) or "one" (one pass each).
+        self.length_passes = "auto"
 
     @property
     def option_scoring(self) -> str:

@@ -160,42 +160,51 @@ class Seq2SeqBackbone(Backbone):
         if self.vocab_projection == "all":
             return super().loss(model, prompts, targets)
         batch = self.encode_pairs(prompts, targets)
-        groups = self._decoder_groups(model, batch["decoder_attention_mask"].sum(1).tolist())
-        if len(groups) == 1:
-            logits, labels = self.target_logits(model, batch)
-        else:
-            logits, labels = self._grouped_target_logits(model, batch, groups)
+        if self._passes_by_length(model):
+            inputs = length_groups(batch["attention_mask"].sum(1).tolist())
+            outputs = length_groups(batch["decoder_attention_mask"].sum(1).tolist())
+            if len(inputs) > 1 or len(outputs) > 1:
+                logits, labels = self._grouped_target_logits(model, batch, inputs, outputs)
+                return nn.functional.cross_entropy(logits.float(), labels)
+        logits, labels = self.target_logits(model, batch)
         return nn.functional.cross_entropy(logits.float(), labels)
 
-    def _decoder_groups(self, model: nn.Module, lengths: list[int]) -> list[list[int]]:
-        """The groups of rows whose decoder passes the loss runs apart (one group: one pass).
-
-        Several only where ``decoder_passes`` allows it (``auto``: on a CPU) and the model is
-        not inside a data-parallel wrapper, which expects one forward per backward."""
-        if self.decoder_passes == "one" or unwrap(model) is not model:
-            return [list(range(len(lengths)))]
-        if next(model.parameters()).device.type != "cpu":
-            return [list(range(len(lengths)))]
-        return length_groups(lengths)
+    def _passes_by_length(self, model: nn.Module) -> bool:
+        """Whether the loss may run the encoder and the decoder in passes over groups of rows
+        of similar length: where ``length_passes`` allows it (``auto``: on a CPU), the model is
+        not inside a data-parallel wrapper (which expects one forward per backward) and the
+        tokenizer pads on the right (a group is cut at its longest row)."""
+        if self.length_passes == "one" or unwrap(model) is not model:
+            return False
+        if getattr(self.tokenizer, "padding_side", "right") != "right":
+            return False
+        return next(model.parameters()).device.type == "cpu"
 
     def _grouped_target_logits(
-        self, model: nn.Module, batch: dict[str, torch.Tensor], groups: list[list[int]]
+        self,
+        model: nn.Module,
+        batch: dict[str, torch.Tensor],
+        inputs: list[list[int]],
+        outputs: list[list[int]],
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """:meth:`target_logits` of an :meth:`encode_pairs` batch, the encoder run once and
-        the decoder once per group of rows, each group cut to its own longest target: every
-        target position's logits are those of one pass, computed without the other groups'
-        padding."""
+        """:meth:`target_logits` of an :meth:`encode_pairs` batch, the encoder run once per
+        group of rows in ``inputs`` and the decoder once per group in ``outputs``, each group
+        cut to its own longest prompt or target: every target position's logits are those of
+        one pass, computed without the other rows' padding."""
         device = next(model.parameters()).device
-        enc = {k: batch[k].to(device) for k in ("input_ids", "attention_mask")}
-        states = model.get_encoder()(**enc, return_dict=True).last_hidden_state
-        lengths = batch["decoder_attention_mask"].sum(1)
+        mask = batch["attention_mask"].to(device)
+        ids = batch["input_ids"].to(device)
+        prompt_lengths = batch["attention_mask"].sum(1)
+        states = self._encoder_states(model, ids, mask, inputs, prompt_lengths)
+        target_lengths = batch["decoder_attention_mask"].sum(1)
         logits, labels = [], []
-        for group in groups:
+        for group in outputs:
             rows = torch.tensor(group)
-            width = int(lengths[rows].max())
+            source, width = int(prompt_lengths[rows].max()), int(target_lengths[rows].max())
+            on_device = rows.to(device)
             part = {
-                "attention_mask": enc["attention_mask"][rows.to(device)],
-                "encoder_outputs": BaseModelOutput(last_hidden_state=states[rows.to(device)]),
+                "attention_mask": mask[on_device, :source],
+                "encoder_outputs": BaseModelOutput(last_hidden_state=states[on_device, :source]),
                 **{
                     k: batch[k][rows, :width]
                     for k in ("labels", "decoder_input_ids", "decoder_attention_mask")
@@ -205,6 +214,31 @@ class Seq2SeqBackbone(Backbone):
             logits.append(part_logits)
             labels.append(part_labels)
         return torch.cat(logits), torch.cat(labels)
+
+    @staticmethod
+    def _encoder_states(
+        model: nn.Module,
+        ids: torch.Tensor,
+        mask: torch.Tensor,
+        groups: list[list[int]],
+        lengths: torch.Tensor,
+    ) -> torch.Tensor:
+        """The encoder's last states ``[B, L, d]`` of the whole batch, computed once per group
+        of rows cut to the group's longest prompt; zeros past a row's group's end (positions
+        that the attention mask hides)."""
+        encoder = model.get_encoder()
+        if len(groups) == 1:
+            return encoder(input_ids=ids, attention_mask=mask, return_dict=True).last_hidden_state
+        full, parts = ids.size(1), []
+        for group in groups:
+            rows = torch.tensor(group, device=ids.device)
+            width = int(lengths[rows.cpu()].max())
+            out = encoder(
+                input_ids=ids[rows, :width], attention_mask=mask[rows, :width], return_dict=True
+            ).last_hidden_state
+            parts.append(nn.functional.pad(out, (0, 0, 0, full - width)))
+        order = torch.tensor([i for group in groups for i in group], device=ids.device)
+        return torch.cat(parts)[torch.argsort(order)]
 
     def score_candidates(
         self, model: nn.Module, prompts: Sequence[str], candidates: Sequence[str]

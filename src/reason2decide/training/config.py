@@ -260,13 +260,13 @@ class TrainConfig(BaseModel):
         "to its longest: 2-6 % faster t5-small Stage-1 steps, the same loss up to rounding) or "
         "'all' (every position, as before: the results of earlier versions bit for bit).",
     )
-    decoder_passes: Literal["auto", "one"] = option(
+    length_passes: Literal["auto", "one"] = option(
         "auto",
-        "How an encoder-decoder's training loss runs its decoder over a batch: 'auto' (on a "
-        "CPU, up to 4 passes over groups of rows of similar target length, so that short "
-        "targets are not padded to the batch's longest: the same loss up to rounding, but "
-        "dropout draws other masks, so other results for a seed; one pass on a GPU) or 'one' "
-        "(one pass, as before: the results of earlier versions bit for bit).",
+        "How an encoder-decoder's training loss runs a batch: 'auto' (on a CPU, the encoder "
+        "and the decoder each in up to 4 passes over groups of rows of similar prompt or "
+        "target length, so that short rows are not padded to the batch's longest: the same "
+        "loss up to rounding, but dropout draws other masks, so other results for a seed; one "
+        "pass on a GPU) or 'one' (one pass, as before: earlier versions' results bit for bit).",
     )
     host_memory: Literal["keep", "return"] = option(
         "keep",

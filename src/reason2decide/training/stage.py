@@ -38,7 +38,7 @@ def load_stage_backbone(
         option_scoring=config.option_scoring,
     )
     backbone.vocab_projection = config.vocab_projection
-    backbone.decoder_passes = config.decoder_passes
+    backbone.length_passes = config.length_passes
     lora = None
     if config.lora_r:
         from reason2decide.training.lora import apply_lora
