@@ -47,7 +47,7 @@ def split_freely(monkeypatch):
     """The first row (the longest prompt and target) gets a pass of its own, the others share
     one, in the encoder and in the decoder."""
 
-    def groups(lengths):
+    def groups(lengths, **_):
         assert length_groups(lengths, pass_cost=0)[0] == [0]  # it is the longest
         return [[0], list(range(1, len(lengths)))]
 
@@ -157,7 +157,7 @@ def test_lora_adapters_get_the_gradients_of_one_pass(tmp_path, split_freely):
 def test_one_side_in_groups_and_the_other_in_one_pass(seq2seq, monkeypatch, split):
     calls: list[int] = []
 
-    def groups(lengths):  # asked for the prompts first, then for the targets
+    def groups(lengths, **_):  # asked for the prompts first, then for the targets
         calls.append(1)
         side = "encoder" if len(calls) % 2 else "decoder"
         return [[0], [1, 2]] if side == split else [[0, 1, 2]]
@@ -176,4 +176,12 @@ def test_a_tokenizer_that_pads_on_the_left_gets_one_pass(seq2seq, split_freely, 
     encoder, decoder = _calls(seq2seq.model.get_encoder()), _calls(seq2seq.model.get_decoder())
     seq2seq.length_passes = "auto"
     seq2seq.loss(seq2seq.model, PROMPTS, TARGETS)
+    assert (len(encoder), len(decoder)) == (1, 1)
+
+
+def test_autocast_gets_one_pass(seq2seq, split_freely):
+    encoder, decoder = _calls(seq2seq.model.get_encoder()), _calls(seq2seq.model.get_decoder())
+    seq2seq.length_passes = "auto"
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        seq2seq.loss(seq2seq.model, PROMPTS, TARGETS)
     assert (len(encoder), len(decoder)) == (1, 1)

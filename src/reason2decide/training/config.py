@@ -262,11 +262,12 @@ class TrainConfig(BaseModel):
     )
     length_passes: Literal["auto", "one"] = option(
         "auto",
-        "How an encoder-decoder's training loss runs a batch: 'auto' (on a CPU, the encoder "
-        "and the decoder each in up to 4 passes over groups of rows of similar prompt or "
-        "target length, so that short rows are not padded to the batch's longest: the same "
+        "How an encoder-decoder's training loss runs a batch: 'auto' (on a CPU in fp32, the "
+        "encoder and the decoder each in up to 4 passes over groups of rows of similar prompt "
+        "or target length, so that short rows are not padded to the batch's longest: the same "
         "loss up to rounding, but dropout draws other masks, so other results for a seed; one "
-        "pass on a GPU) or 'one' (one pass, as before: earlier versions' results bit for bit).",
+        "pass under bf16/fp16 and on a GPU) or 'one' (one pass, as before: earlier versions' "
+        "results bit for bit).",
     )
     host_memory: Literal["keep", "return"] = option(
         "keep",
