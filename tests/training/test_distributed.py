@@ -43,8 +43,25 @@ def torchrun(
     }
     command = [sys.executable, *launcher, *args]
     result = _launch(command, cwd, env, timeout)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.returncode == 0, (
+        result.stdout[-3000:] + result.stderr[-3000:] + _failure_context(cwd)
+    )
     return result
+
+
+#: The environment before any test ran (modules are imported at collection), to show what the
+#: tests before a failed launch changed in what the workers inherit.
+_ENVIRONMENT_AT_COLLECTION = dict(os.environ)
+
+
+def _failure_context(cwd: Path) -> str:
+    """What a failed launch left in ``cwd`` and which inherited variables differ from the
+    collection-time environment (the two-process abort of issue 15 came back in full suites
+    of fresh clones only: 'terminate called without an active exception')."""
+    before, now = _ENVIRONMENT_AT_COLLECTION, os.environ
+    changed = sorted(k for k in set(before) | set(now) if before.get(k) != now.get(k))
+    files = sorted(p.name for p in cwd.iterdir()) if cwd.is_dir() else []
+    return f"\nfiles in {cwd}: {files}\nvariables changed since collection: {changed}"
 
 
 def _launch(
@@ -215,3 +232,11 @@ def test_a_hung_launch_fails_with_a_message_instead_of_hanging(tmp_path):
     sleeper = [sys.executable, "-c", "print('started', flush=True); import time; time.sleep(60)"]
     with pytest.raises(pytest.fail.Exception, match=r"still going after 1 s(.|\n)*started"):
         _launch(sleeper, tmp_path, dict(os.environ), 1)
+
+
+def test_a_failed_launch_says_what_it_left_and_which_variables_changed(tmp_path, monkeypatch):
+    (tmp_path / "out-0.json").write_text("{}")
+    monkeypatch.setenv("R2D_SET_BY_AN_EARLIER_TEST", "1")
+    context = _failure_context(tmp_path)
+    assert "['out-0.json']" in context
+    assert "R2D_SET_BY_AN_EARLIER_TEST" in context
