@@ -112,6 +112,30 @@ def test_evaluate_with_no_flags_reports_position_metrics(trained, tmp_path):
     assert "option A" in result.output
 
 
+def test_evaluate_and_predict_can_rank_options_another_way_than_the_model_saved(trained, tmp_path):
+    root, out = trained
+    saved = json.loads((out / "model" / "backbone.json").read_text())["option_scoring"]
+    other = "mean" if saved == "sum" else "sum"
+    ranked = {}
+    for scoring in (saved, other):
+        folder = tmp_path / scoring
+        result = invoke(
+            "evaluate", out, "--test", root / "data" / "val.csv", "--output", folder,
+            "--no-bertscore", "--no-rationale", "--option-scoring", scoring,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert json.loads((folder / "metrics.json").read_text())["option_scoring"] == scoring
+        lines = (folder / "predictions.jsonl").read_text().splitlines()
+        ranked[scoring] = [json.loads(line)["probabilities"] for line in lines]
+    assert ranked[saved] != ranked[other]  # sums and per-token means give other probabilities
+    result = invoke(
+        "predict", out, "--input", root / "data" / "val.csv", "--output", tmp_path / "p.jsonl",
+        "--no-rationale", "--option-scoring", "median",
+    )  # fmt: skip
+    assert result.exit_code != 0
+    assert "unknown option scoring 'median'" in result.output and "Traceback" not in result.output
+
+
 def test_a_bad_answer_format_flag_is_a_user_error(trained, tmp_path):
     root, out = trained
     result = invoke(

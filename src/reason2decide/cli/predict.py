@@ -18,6 +18,11 @@ DECODING = typer.Option(
     None, help="'score' (closed label set) or 'generate' (free text). [the run's setting]"
 )
 DEVICE = typer.Option(None, help="cpu, cuda, cuda:1 ... [cuda when available]")
+OPTION_SCORING = typer.Option(
+    None,
+    help="How a case's own options are ranked: 'sum' or 'mean' (per token) of their "
+    "log-probabilities. [the model's setting]",
+)
 PRECISION = typer.Option(
     "auto", help="auto (bf16 on GPUs and CPUs with hardware bf16, else fp32), fp32, bf16, fp16."
 )
@@ -37,6 +42,7 @@ def predict(
     label_decoding: str | None = DECODING,
     device: str | None = DEVICE,
     precision: str = PRECISION,
+    option_scoring: str | None = OPTION_SCORING,
     *,
     generation: GenerationSettings,  # from the flags generation_options adds
     column_flags: ColumnFlags,  # from the flags column_options adds
@@ -63,6 +69,7 @@ def predict(
         device=device,
         precision=precision,
         generation=generation,
+        option_scoring=option_scoring,
     )
     choices = None
     if input_file is not None:
@@ -111,6 +118,7 @@ def evaluate(
     label_decoding: str | None = DECODING,
     device: str | None = DEVICE,
     precision: str = PRECISION,
+    option_scoring: str | None = OPTION_SCORING,
     bertscore_model: str | None = typer.Option(
         None, help="Encoder for BERTScore: local folder or hub name. [offline MiniLM]"
     ),
@@ -176,6 +184,7 @@ def evaluate(
         device=device,
         precision=precision,
         generation=generation,
+        option_scoring=option_scoring,
     )
     columns = column_flags.to_map(predictor.columns)
     examples = read_examples(test, columns)

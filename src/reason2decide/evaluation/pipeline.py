@@ -87,6 +87,7 @@ def evaluate_model(
     )
     metrics["truncation"] = evaluation_truncation(predictor, records, explains=explains)
     metrics["label_decoding"] = predictor.label_decoding
+    metrics["option_scoring"] = predictor.backbone.option_scoring
     metrics["rationale_prompt"] = predictor.rationale_prompt
     # Recorded whatever the model: a label-only model's evaluation says what it would have used.
     metrics["generation"] = predictor.generation.to_dict()

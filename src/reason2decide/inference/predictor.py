@@ -85,9 +85,11 @@ class Predictor:
         device: str | None = None,
         generation: GenerationSettings | None = None,
         precision: str = "auto",
+        option_scoring: str | None = None,
     ) -> Predictor:
         """Load from a training output folder (``model/``, ``labels.json``, ``run.json``) or a
-        bare model folder.
+        bare model folder; ``option_scoring`` ("sum" or "mean") replaces the one saved with
+        the model.
 
         What inference needs (rationale prompt, label decoding, length limits, labels) is read
         from the model folder's own ``reason2decide.json`` and ``labels.json``; models saved
@@ -133,6 +135,7 @@ class Predictor:
             str(model_dir),
             max_input_length=config.get("max_input_length", 1024),
             max_target_length=config.get("max_target_length", 256),
+            option_scoring=option_scoring,
         )
         if device:
             backbone.model.to(device)
