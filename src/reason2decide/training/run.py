@@ -102,8 +102,9 @@ class Run:
         init_distributed()
         import torch
 
-        # single-process CPU training only: a fresh-clone test run saw gloo's two-process
-        # exit abort (issue 15's symptom) with memory kept; not yet understood
+        # single-process CPU training only: kept memory is untested with several processes.
+        # (Adopted when a fresh clone's two-process test aborted; that abort came back without
+        # it, in a worker that never starts a Run, so it was not the cause.)
         if config.host_memory == "keep" and not torch.cuda.is_available() and world_size() == 1:
             keep_freed_memory()
         else:  # e.g. a "return" run after a "keep" one in the same r2d bench process
