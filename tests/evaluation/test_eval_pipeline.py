@@ -29,6 +29,7 @@ class CopyingPredictor:
         max_input_length=6,
         max_target_length=3,
         position_limit=None,
+        option_scoring="mean",
         prompt_lengths=lambda texts: [len(t.split()) for t in texts],
         target_lengths=lambda texts: [len(t.split()) + 1 for t in texts],
     )
@@ -109,3 +110,8 @@ def test_metrics_record_the_limits_and_the_cases_they_cut():
         "targets_cut": 2,
         "targets_cut_share": pytest.approx(2 / 3),
     }
+
+
+def test_metrics_record_how_options_were_ranked():
+    _, metrics, _ = run(mask=True)
+    assert metrics["option_scoring"] == "mean"
