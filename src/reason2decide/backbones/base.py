@@ -80,8 +80,8 @@ class Backbone(ABC):
         #: Where a training loss projects decoder states onto the vocabulary: "targets" (only
         #: positions inside a target, where the backbone can) or "all" (every padded position).
         self.vocab_projection = "targets"
-        #: How an encoder-decoder's training loss runs a batch: "auto" (on a CPU, encoder and
-        #: decoder once per group of rows of similar length) or "one" (one pass each).
+        #: How an encoder-decoder's training loss runs a batch: "auto" (in fp32 on a CPU,
+        #: encoder and decoder once per group of rows of similar length) or "one" (one pass).
         self.length_passes = "auto"
 
     @property

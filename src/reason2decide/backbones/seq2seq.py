@@ -161,10 +161,13 @@ class Seq2SeqBackbone(Backbone):
             return super().loss(model, prompts, targets)
         batch = self.encode_pairs(prompts, targets)
         if self._passes_by_length(model):
-            inputs = length_groups(batch["attention_mask"].sum(1).tolist())
-            outputs = length_groups(batch["decoder_attention_mask"].sum(1).tolist())
+            prompt_lengths = batch["attention_mask"].sum(1).tolist()
+            target_lengths = batch["decoder_attention_mask"].sum(1).tolist()
+            inputs, outputs = length_groups(prompt_lengths), length_groups(target_lengths)
             if len(inputs) > 1 or len(outputs) > 1:
-                logits, labels = self._grouped_target_logits(model, batch, inputs, outputs)
+                logits, labels = self._grouped_target_logits(
+                    model, batch, (inputs, prompt_lengths), (outputs, target_lengths)
+                )
                 return nn.functional.cross_entropy(logits.float(), labels)
         logits, labels = self.target_logits(model, batch)
         return nn.functional.cross_entropy(logits.float(), labels)
@@ -191,23 +194,25 @@ class Seq2SeqBackbone(Backbone):
         self,
         model: nn.Module,
         batch: dict[str, torch.Tensor],
-        inputs: list[list[int]],
-        outputs: list[list[int]],
+        inputs: tuple[list[list[int]], list[int]],
+        outputs: tuple[list[list[int]], list[int]],
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`target_logits` of an :meth:`encode_pairs` batch, the encoder run once per
-        group of rows in ``inputs`` and the decoder once per group in ``outputs``, each group
-        cut to its own longest prompt or target: every target position's logits are those of
-        one pass, computed without the other rows' padding."""
+        group of rows in ``inputs`` and the decoder once per group in ``outputs`` (each with
+        the rows' prompt or target lengths), each group cut to its own longest row: every
+        target position's logits are those of one pass, computed without the other rows'
+        padding."""
+        (encoder_groups, prompt_lengths), (decoder_groups, target_lengths) = inputs, outputs
         device = next(model.parameters()).device
         mask = batch["attention_mask"].to(device)
-        ids = batch["input_ids"].to(device)
-        prompt_lengths = batch["attention_mask"].sum(1)
-        states = self._encoder_states(model, ids, mask, inputs, prompt_lengths)
-        target_lengths = batch["decoder_attention_mask"].sum(1)
+        states = self._encoder_states(
+            model, batch["input_ids"].to(device), mask, encoder_groups, prompt_lengths
+        )
         logits, labels = [], []
-        for group in outputs:
+        for group in decoder_groups:
+            source = max(prompt_lengths[i] for i in group)
+            width = max(target_lengths[i] for i in group)
             rows = torch.tensor(group)
-            source, width = int(prompt_lengths[rows].max()), int(target_lengths[rows].max())
             on_device = rows.to(device)
             part = {
                 "attention_mask": mask[on_device, :source],
@@ -228,7 +233,7 @@ class Seq2SeqBackbone(Backbone):
         ids: torch.Tensor,
         mask: torch.Tensor,
         groups: list[list[int]],
-        lengths: torch.Tensor,
+        lengths: list[int],
     ) -> torch.Tensor:
         """The encoder's last states ``[B, L, d]`` of the whole batch, computed once per group
         of rows cut to the group's longest prompt; zeros past a row's group's end (positions
@@ -238,8 +243,7 @@ class Seq2SeqBackbone(Backbone):
             return encoder(input_ids=ids, attention_mask=mask, return_dict=True).last_hidden_state
         full, parts = ids.size(1), []
         for group in groups:
-            rows = torch.tensor(group, device=ids.device)
-            width = int(lengths[rows.cpu()].max())
+            rows, width = torch.tensor(group, device=ids.device), max(lengths[i] for i in group)
             out = encoder(
                 input_ids=ids[rows, :width], attention_mask=mask[rows, :width], return_dict=True
             ).last_hidden_state
