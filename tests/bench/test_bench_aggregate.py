@@ -43,7 +43,11 @@ def metrics(accuracy, macro_f1, bleu=None, consistency=None, words=None, eps=10.
 
 
 def run(method, seed, m, wall=100.0, steps=(("stage2", 30),)):
-    manifest = {"wall_time_s": wall, "stages": {k: {"steps_done": v} for k, v in steps}}
+    manifest = {
+        "wall_time_s": wall,
+        "cpu_time_s": 2 * wall,
+        "stages": {k: {"steps_done": v} for k, v in steps},
+    }
     return RunResult(method, seed, f"/b/runs/{method}/seed{seed}", flatten_metrics(m, manifest))
 
 
@@ -72,6 +76,7 @@ def test_mean_and_sample_std_equal_hand_computed_values(runs):
     assert summary["r2d"].metrics["train_steps"].mean == pytest.approx(40.0)
     assert summary["sft"].metrics["train_steps"].mean == pytest.approx(27.5)
     assert summary["r2d"].metrics["train_wall_s"].mean == pytest.approx(110.0)
+    assert summary["r2d"].metrics["train_cpu_s"].mean == pytest.approx(220.0)
     # seeds are sorted and each run's folder is listed
     assert summary["sft"].seeds == [0, 1]
     assert summary["sft"].runs == [
@@ -145,3 +150,8 @@ def test_budget_note_says_two_stage_methods_get_stage1_on_top():
     assert "up to 500 optimisation steps" in note and "200 more" in note
     assert "(sft, dss)" in note and "(r2d)" in note
     assert "200 more" not in budget_note(["r2d"], config)
+
+
+def test_a_run_from_before_cpu_time_was_recorded_has_none():
+    old = flatten_metrics(metrics(0.5, 0.4), {"wall_time_s": 10.0, "stages": {}})
+    assert old["train_wall_s"] == 10.0 and old["train_cpu_s"] is None

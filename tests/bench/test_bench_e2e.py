@@ -134,6 +134,12 @@ def test_bench_interrupt_resume_skip_and_reevaluate(toy, tmp_path):
     assert results["command"].startswith("r2d bench --data ")
     assert "--max-steps 4" in results["command"] and "--no-bertscore" in results["command"]
     assert results["environment"]["torch"] and results["wall_time_s"]["runs_total"] > 0
+    # CPU time: every trained run recorded its training's and its evaluation's
+    assert results["cpu_time_s"]["runs"] == results["cpu_time_s"]["of_trained_runs"] == 4
+    assert results["cpu_time_s"]["runs_total"] > 0
+    for run in (r for r in results["runs"] if not r.get("baseline")):
+        assert run["train_cpu_s"] > 0 and run["eval_cpu_s"] > 0, run["path"]
+    assert results["summary"]["r2d"]["metrics"]["train_cpu_s"]["n"] == 2
     r2d_runs = [r for r in results["runs"] if r["method"] == "r2d"]
     assert r2d_runs[0]["steps"] == {"stage1": 2, "stage2": 4}
     csv_lines = (out / "results.csv").read_text().splitlines()
@@ -143,6 +149,8 @@ def test_bench_interrupt_resume_skip_and_reevaluate(toy, tmp_path):
     md = (out / "results.md").read_text()
     assert "| sft | 2 |" in md and "| r2d | 2 |" in md and "—" in md
     assert "stage1_max_steps = 2" in md and "r2d bench --data" in md
+    assert "CPU s (all cores together) over every trained run" in md
+    assert "| train s | train CPU s | eval s | eval CPU s |" in md
 
     # the reference baselines: rows of their own, run once, label-only or rationale-only
     summary = results["summary"]

@@ -65,6 +65,10 @@ def test_output_folder_holds_model_labels_manifest_and_log(trained):
     assert run["stages"]["stage1"]["steps_done"] == STAGE1_STEPS
     assert run["stages"]["stage2"]["steps_done"] == STAGE2_STEPS
     assert run["wall_time_s"] > 0
+    # CPU seconds of the process: > 0, summed over the stages
+    stages = run["stages"].values()
+    assert all(s["cpu_time_s"] > 0 for s in stages)
+    assert run["cpu_time_s"] == pytest.approx(sum(s["cpu_time_s"] for s in stages), abs=0.02)
     assert not list(out.glob("stage*/checkpoint-*")), "checkpoints are removed once a stage ends"
 
 
@@ -143,6 +147,8 @@ def test_resume_continues_from_the_last_checkpoint(tmp_path):
     first, second = stage2["attempts"]
     assert not first["completed"] and second["completed"]
     assert stage2["wall_time_s"] == pytest.approx(first["wall_time_s"] + second["wall_time_s"])
+    assert first["cpu_time_s"] > 0 and second["cpu_time_s"] > 0
+    assert stage2["cpu_time_s"] == pytest.approx(first["cpu_time_s"] + second["cpu_time_s"])
     assert manifest["status"] == "complete" and manifest["resumed_at"]
     steps = [
         r["step"] for r in read_log(tmp_path / "run") if r["stage"] == "stage2" and "loss" in r

@@ -34,6 +34,7 @@ METRICS: dict[str, str] = {
     "repetition_rate": "repetition rate",
     "examples_per_second": "inference ex/s",
     "train_wall_s": "train time (s)",
+    "train_cpu_s": "train CPU (s)",
     "train_steps": "train steps",
 }
 
@@ -42,12 +43,13 @@ DIGITS: dict[str, int] = {
     "rationale_words": 1,
     "examples_per_second": 1,
     "train_wall_s": 1,
+    "train_cpu_s": 1,
     "train_steps": 0,
 }
 
 #: Metrics where a lower value is better (for plot annotations and readers).
 LOWER_IS_BETTER = frozenset(
-    {"ece", "empty_rationales", "repetition_rate", "train_wall_s", "train_steps"}
+    {"ece", "empty_rationales", "repetition_rate", "train_wall_s", "train_cpu_s", "train_steps"}
 )
 
 
@@ -65,8 +67,9 @@ def flatten_metrics(
     """The scalar metrics of one run, keyed as :data:`METRICS` (absent ones are None).
 
     ``metrics`` is an evaluation report (``eval/metrics.json``); ``run`` is the run manifest
-    (``run.json``), which supplies the training wall time and the number of optimisation steps
-    (summed over stages).
+    (``run.json``), which supplies the training wall time, its CPU time (all cores together;
+    absent from runs made before it was recorded) and the number of optimisation steps (summed
+    over stages).
     """
     flat: dict[str, float | None] = {
         key: _number(metrics.get(key))
@@ -92,9 +95,11 @@ def flatten_metrics(
         (metrics.get("inference") or {}).get("examples_per_second")
     )
     flat["train_wall_s"] = None
+    flat["train_cpu_s"] = None
     flat["train_steps"] = None
     if run is not None:
         flat["train_wall_s"] = _number(run.get("wall_time_s"))
+        flat["train_cpu_s"] = _number(run.get("cpu_time_s"))
         stages = run.get("stages") or {}
         steps = [_number(s.get("steps_done")) for s in stages.values()]
         flat["train_steps"] = sum(s for s in steps if s is not None) if stages else None

@@ -78,7 +78,7 @@ def evaluate_run(
     from reason2decide.io import write_jsonl
     from reason2decide.training.host_memory import blocks_returned
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     predictor = Predictor.from_output(
         run.path,
         batch_size=spec.eval_batch_size,
@@ -104,6 +104,7 @@ def evaluate_run(
     metrics["bench_eval"] = {
         "settings": dict(settings),
         "wall_time_s": round(time.perf_counter() - started, 2),
+        "cpu_time_s": round(time.process_time() - cpu_started, 2),
     }
     eval_dir = run.path / EVAL_DIR
     write_jsonl(eval_dir / PREDICTIONS_FILE, records)
@@ -233,6 +234,8 @@ def execute_run(
         eval_wall_s=(metrics.get("bench_eval") or {}).get("wall_time_s"),
         extra={
             "train_wall_s": manifest.get("wall_time_s"),
+            "train_cpu_s": manifest.get("cpu_time_s"),
+            "eval_cpu_s": (metrics.get("bench_eval") or {}).get("cpu_time_s"),
             "steps": {name: s.get("steps_done") for name, s in stages.items()},
             "early_stopped_at": {name: s.get("early_stopped_at") for name, s in stages.items()},
             "resumed_at": manifest.get("resumed_at", []),

@@ -130,7 +130,8 @@ def results_markdown(
         f"transformers {env.get('transformers')}, reason2decide {env.get('reason2decide')}",
         f"- wall time: {walls['this_invocation']:.0f} s for this invocation; "
         f"{walls['runs_total']:.0f} s of training and evaluation summed over all runs "
-        "(as recorded by each run, including runs done by earlier invocations)",
+        "(as recorded by each run, including runs done by earlier invocations)"
+        + _cpu_md(info.get("cpu_time_s")),
         "",
         "## Budget",
         "",
@@ -168,18 +169,28 @@ def results_markdown(
         *_comparisons_md(comparisons),
         "## Runs",
         "",
-        "| method | seed | this invocation | steps | train s | eval s | folder |",
-        "|---|---|---|---|---|---|---|",
+        "Wall seconds, and CPU seconds of the bench's process on all cores together (they do "
+        "not grow while a run waits for a shared machine; '—' where a run did not record "
+        "them, e.g. one made by an earlier version, or a zero-shot LLM answering from its "
+        "own server).",
+        "",
+        "| method | seed | this invocation | steps | train s | train CPU s | eval s | eval CPU s "
+        "| folder |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
-        train_s = run.extra.get("train_wall_s")
         steps = _steps_text(run.extra.get("steps", {}))
         name = run.row + (BASELINE_MARK if run.baseline else "")
+        seconds = (
+            run.extra.get("train_wall_s"),
+            run.extra.get("train_cpu_s"),
+            run.eval_wall_s,
+            run.extra.get("eval_cpu_s"),
+        )
         lines.append(
-            f"| {name} | {'—' if run.seed is None else run.seed} | {run.action} | {steps}"
-            f" | {'—' if train_s is None else f'{train_s:.1f}'}"
-            f" | {'—' if run.eval_wall_s is None else f'{run.eval_wall_s:.1f}'}"
-            f" | {relative_path(run.path, output)} |"
+            f"| {name} | {'—' if run.seed is None else run.seed} | {run.action} | {steps} | "
+            + " | ".join("—" if s is None else f"{s:.1f}" for s in seconds)
+            + f" | {relative_path(run.path, output)} |"
         )
     if plots:
         lines += [
@@ -341,3 +352,15 @@ def _zero_shot_md(llm: Mapping[str, Any] | None, runs: Sequence[RunResult]) -> l
             lines.append(f"| {run.seed} | {counts} |")
         lines.append("")
     return lines
+
+
+def _cpu_md(cpu: Mapping[str, Any] | None) -> str:
+    """The header's CPU-time clause, where trained runs recorded it."""
+    if not cpu or not cpu.get("runs"):
+        return ""
+    share = (
+        "every trained run"
+        if cpu["runs"] == cpu["of_trained_runs"]
+        else f"{cpu['runs']} of {cpu['of_trained_runs']} trained runs"
+    )
+    return f"; {cpu['runs_total']:.0f} CPU s (all cores together) over {share}"

@@ -141,6 +141,7 @@ def bench_info(
             "this_invocation": round(wall_time_s, 2),
             "runs_total": _runs_wall_time(runs),
         },
+        "cpu_time_s": _runs_cpu_time(runs),
         "baselines": {run.method: run.extra["baseline"] for run in runs if run.baseline},
     }
 
@@ -159,6 +160,19 @@ def _runs_wall_time(runs: Sequence[RunResult]) -> float:
     for run in runs:
         total += float(run.extra.get("train_wall_s") or 0.0) + float(run.eval_wall_s or 0.0)
     return round(total, 2)
+
+
+def _runs_cpu_time(runs: Sequence[RunResult]) -> dict[str, Any]:
+    """CPU seconds of training and evaluation summed over the runs that recorded both, and
+    how many of the trained runs that is."""
+    trained = [run for run in runs if not run.baseline and run.extra.get("steps")]
+    recorded = [
+        run
+        for run in trained
+        if run.extra.get("train_cpu_s") is not None and run.extra.get("eval_cpu_s") is not None
+    ]
+    total = sum(float(r.extra["train_cpu_s"]) + float(r.extra["eval_cpu_s"]) for r in recorded)
+    return {"runs_total": round(total, 2), "runs": len(recorded), "of_trained_runs": len(trained)}
 
 
 def csv_rows(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -88,14 +89,28 @@ def mark_stopped(manifest: dict[str, Any], error: BaseException) -> None:
     manifest["stopped_by"] = f"{type(error).__name__}: {error}".strip().rstrip(":")[:500]
 
 
+def total_or_none(values: Iterable[float | None]) -> float | None:
+    """The sum of ``values`` rounded to 0.01, or None if one is missing (a time that a run
+    made by an earlier version did not record)."""
+    total = 0.0
+    for value in values:
+        if value is None:
+            return None
+        total += value
+    return round(total, 2)
+
+
 def finish_manifest(manifest: dict[str, Any], attempt_seconds: float) -> None:
     """Mark ``manifest`` complete, with the wall time of every stage in all and of this
-    attempt (``attempt_seconds``)."""
+    attempt (``attempt_seconds``), and the CPU time of every stage in all: seconds of this
+    process on all cores together (so up to the number of cores times the wall time), which
+    unlike the wall time does not grow while the run waits for a shared machine."""
     manifest["status"] = "complete"
     manifest["finished_at"] = now()
     manifest["wall_time_s"] = round(
         sum(s.get("wall_time_s", 0.0) for s in manifest["stages"].values()), 2
     )
+    manifest["cpu_time_s"] = total_or_none(s.get("cpu_time_s") for s in manifest["stages"].values())
     manifest["last_attempt_wall_time_s"] = round(attempt_seconds, 2)
 
 

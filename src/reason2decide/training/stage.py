@@ -15,6 +15,7 @@ from reason2decide.distributed import barrier, is_main_process
 from reason2decide.hardware import resolve_precision
 from reason2decide.io import read_json, write_json
 from reason2decide.training.config import TrainConfig
+from reason2decide.training.manifest import total_or_none
 from reason2decide.training.objectives import build_objective
 from reason2decide.training.output import ATTEMPTS_FILE
 from reason2decide.training.saving import model_to_save
@@ -178,18 +179,25 @@ def train_stage(
         truncate_log(log_path, name, resumed_from if resumed_from is not None else -1)
     attempts_file = stage_dir / ATTEMPTS_FILE
     earlier = read_json(attempts_file) if checkpoint and attempts_file.is_file() else []
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
+
+    def attempt(completed: bool) -> dict[str, Any]:
+        return {
+            "wall_time_s": round(time.perf_counter() - started, 2),
+            "cpu_time_s": round(time.process_time() - cpu_started, 2),
+            "completed": completed,
+        }
+
     try:
         with quiet_transformers():
             trainer.train(resume_from_checkpoint=checkpoint)
     except BaseException:
         # Keep the time of an interrupted attempt, so a resumed run reports its whole cost.
         if is_main_process():
-            elapsed = round(time.perf_counter() - started, 2)
-            write_json(attempts_file, [*earlier, {"wall_time_s": elapsed, "completed": False}])
+            write_json(attempts_file, [*earlier, attempt(completed=False)])
         raise
     wall = time.perf_counter() - started
-    attempts = [*earlier, {"wall_time_s": round(wall, 2), "completed": True}]
+    attempts = [*earlier, attempt(completed=True)]
     state = trainer.state
     # A resumed trainer replaces stateful callbacks with restored copies: ask it for the live one.
     early = next(
@@ -211,6 +219,7 @@ def train_stage(
         "early_stopping": {"patience": patience, "start_step": start},
         "resumed_from_step": resumed_from,
         "wall_time_s": round(sum(a["wall_time_s"] for a in attempts), 2),
+        "cpu_time_s": total_or_none(a.get("cpu_time_s") for a in attempts),
         "attempts": attempts,
         "seconds_per_step": round(wall / max(1, state.global_step - (resumed_from or 0)), 4),
     }
