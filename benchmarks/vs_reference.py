@@ -11,8 +11,11 @@ Each stage runs alternately, reference then ours, ``--pairs`` times, each run st
 machine is quiet. Every step of both is timed the same way from the outside: the arrival time on
 stderr of each progress-bar redraw ``" k/N ["``, step k = t(k) - t(k-1), step 1 dropped, median
 over the steps. Stage 2 also reports the steps before and after label sampling starts apart.
-Peak memory: the main process's peak resident set (``/usr/bin/time -v`` where present) and the
-peak proportional set size summed over its process tree (data-loader workers included).
+Peak memory: the main process's peak resident set (``/usr/bin/time -v`` where present) and,
+with ``--tree-pss``, the peak proportional set size summed over its process tree (data-loader
+workers included). Reading the PSS walks the page tables of the measured processes twice a
+second and stalls them meanwhile (~30 ms at 3 GiB on the 2-core EPYC: both sides' steps ~5 %
+slower), so it is off by default; neither side's training forks workers here.
 
   python benchmarks/vs_reference.py --reference-repo ../ref/Reason2Decide \\
       --reference-python ../ref/venv/bin/python --work ../vs-reference
@@ -531,6 +534,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--run-timeout", type=float, default=3600, help="seconds per run")
     parser.add_argument(
+        "--tree-pss",
+        action="store_true",
+        help="also poll the proportional set size of each run's process tree (data-loader "
+        "workers counted once); reading it stalls the runs, ~5 %% slower steps at 3 GiB",
+    )
+    parser.add_argument(
         "--keep-outputs",
         action="store_true",
         help="keep each run's output folder (models); by default removed",
@@ -616,7 +625,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{name}: running", flush=True)
                 result = run_one(
                     command, sides.env[side], run_dir, settings.steps[stage],
-                    work / "logs" / f"{name}.log", args.run_timeout,
+                    work / "logs" / f"{name}.log", args.run_timeout, tree_pss=args.tree_pss,
                 )  # fmt: skip
                 result.update(stage=stage, side=side, pair=pair, quiet=quiet)
                 first = sampling_start(settings.steps[stage]) if stage == "stage2" else 10**9

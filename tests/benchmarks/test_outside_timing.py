@@ -116,6 +116,7 @@ def test_a_run_is_timed_from_its_progress_bar(vs, tmp_path):
     assert result["peak_rss_mib"] > 1
     # the process tree: the script and its child, both a Python
     assert result["peak_tree_rss_mib"] > result["peak_rss_mib"]
+    assert result["peak_tree_pss_mib"] is None, "PSS is read only when asked for"
     assert "4/4 [" in log.read_text()
     assert (tmp_path / "run" / "stdout.log").read_text() == "hello on stdout\n"
 
@@ -130,3 +131,12 @@ def test_a_run_past_its_timeout_is_stopped(vs, tmp_path):
     command = [sys.executable, "-c", "import time; time.sleep(60)"]
     result = vs.run_one(command, {}, tmp_path, 4, tmp_path / "run.log", timeout=0.5)
     assert result["timed_out"] and result["returncode"] != 0 and result["wall_s"] < 30
+
+
+def test_the_tree_pss_is_polled_when_asked_for(vs, tmp_path):
+    log = tmp_path / "run.log"
+    result = vs.run_one(
+        [sys.executable, "-c", BARS], {}, tmp_path / "run", 4, log, timeout=60, tree_pss=True
+    )
+    # shared pages counted once: below the summed RSS of the script and its child
+    assert 1 < result["peak_tree_pss_mib"] < result["peak_tree_rss_mib"]
