@@ -704,9 +704,14 @@ def write_report(report: dict[str, Any], out_dir: Path) -> None:
         f"{settings['precision']['sft']}, Stage 1 {settings['precision']['stage1']}, Stage 2 "
         f"{settings['precision']['stage2']}; {settings['pairs']} pair(s) per stage. Median "
         f"seconds per step (step 1 dropped) over all runs of a side; ratios above 1: ours is "
-        f"faster. Peak memory: the main process's peak resident set (in brackets: the peak of "
-        f"the proportional set size summed over its process tree, data-loader workers "
-        f"included; shared pages counted once).\n\n"
+        f"faster. Peak memory: the main process's peak resident set"
+        + (
+            " (in brackets: the peak of the proportional set size summed over its process "
+            "tree, data-loader workers included; shared pages counted once)"
+            if any(r.get("peak_tree_pss_mib") for r in report["runs"])
+            else " (the process tree's proportional set size not polled: --tree-pss)"
+        )
+        + ".\n\n"
     )
     (out_dir / "vs_reference.md").write_text(header + markdown_table(report["summary"]))
 
