@@ -5,7 +5,8 @@ confidence-adaptive scheduled sampling and a rationale→label cycle loss.
   where ``c`` is the model's confidence in it and ``τ`` a running mean of recent confidences.
 - Cycle loss: the explain task's teacher-forced logits pass through a Gumbel-softmax (temperature
   1.0 decaying to 0.5) and, as soft tokens, are fed back behind ``predict: ``; the model must
-  recover the label the rationale was conditioned on. ``L = α·L_pred + (1−α)·L_expl + λ·L_cycle``.
+  recover the label the rationale was conditioned on. ``L = α·L_pred + (1−α)·L_expl + λ·L_cycle``,
+  the cycle term from the step after W on (0-based ``step > W``), as in the reference code.
 
 Confidence ``c``: the geometric-mean token probability of the predicted label,
 ``exp(mean token log-probability)`` over its tokens (end-of-sequence included), as published and

@@ -154,7 +154,10 @@ class TrainConfig(BaseModel):
         500, "Validate every N steps (and checkpoint, unless --save-steps).", paper=500, ge=1
     )
     stage1_eval_steps: int | None = option(
-        None, "Stage 1's validation interval.", unset="--eval-steps", ge=1
+        None,
+        "Stage 1's validation interval (the reference's Stage-1 script: 1000).",
+        unset="--eval-steps",
+        ge=1,
     )
     logging_steps: int = option(10, "Log (and plot) the training loss every N steps.", ge=1)
     seed: int = option(42, "Random seed of the split, the initialisation and the sampling.")
@@ -219,7 +222,8 @@ class TrainConfig(BaseModel):
     )
     stage2_patience: int = option(
         5,
-        "Stage 2 (and sft, dss): early-stopping patience, in validations counted from W+M.",
+        "Stage 2 (and sft, dss): early-stopping patience, in validations (Stage 2: counted "
+        "from W+M; sft, dss: from the start).",
         paper=5,
         ge=0,
     )
@@ -228,7 +232,9 @@ class TrainConfig(BaseModel):
     dss_alpha: float = option(0.5, "DSS: label-loss weight.", paper=0.5, ge=0.0, le=1.0)
 
     # Reason2Decide-C
-    cycle_weight: float = option(0.1, "R2D-C: cycle-loss weight λ.", paper=0.1, ge=0.0)
+    cycle_weight: float = option(
+        0.1, "R2D-C: cycle-loss weight λ (the loss is added after step W).", paper=0.1, ge=0.0
+    )
     gumbel_start: float = option(1.0, "R2D-C: Gumbel temperature at step 0.", paper=1.0, gt=0.0)
     gumbel_min: float = option(0.5, "R2D-C: its floor.", paper=0.5, gt=0.0)
     confidence_sharpness: float = option(10.0, "R2D-C: k in σ(k·(c − τ)).", paper=10.0, gt=0.0)
