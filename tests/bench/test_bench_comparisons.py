@@ -169,3 +169,47 @@ def test_per_example_bertscore_is_cached_beside_the_predictions(tmp_path, monkey
     write(path, records)
     with pytest.raises(AssertionError, match="computed again"):
         compare_rows([row, other], "a", LABELS, n_resamples=50)
+
+
+def choice_records(n: int, right: int) -> list[dict]:
+    """Multiple-choice cases, each with its own four option texts; right on the first
+    ``right`` (wrong ones pick the next option, one of them none of the options)."""
+    out = []
+    for i in range(n):
+        choices = [f"drug {i}-{k}" for k in range(4)]
+        gold = choices[i % 4]
+        if i < right:
+            label = gold
+        elif i == right:
+            label = "something else"
+        else:
+            label = choices[(i + 1) % 4]
+        out.append(
+            {"id": f"q{i}", "question": f"q {i}", "gold_label": gold, "label": label,
+             "choices": choices, "probabilities": None, "rationale": None, "gold_rationale": ""}
+        )  # fmt: skip
+    return out
+
+
+def test_multiple_choice_macro_f1_is_compared_over_answer_positions(tmp_path):
+    # Regression: the difference was taken over the training split's option texts (thousands
+    # of labels, nearly all absent from the test cases: a difference near 0) while the table
+    # shows macro-F1 over the answer positions A-D.
+    n = 40
+    good, poor = choice_records(n, 36), choice_records(n, 18)
+    texts = sorted({r["gold_label"] for r in good} | {f"unused {k}" for k in range(500)})
+    result = compare_rows(
+        [
+            RowPredictions("good", {0: write(tmp_path / "good.jsonl", good)}),
+            RowPredictions("poor", {0: write(tmp_path / "poor.jsonl", poor)}),
+        ],
+        "good",
+        texts,
+        with_bertscore=False,
+        n_resamples=200,
+    )
+    table = {name: evaluate_records(rows, texts, with_bertscore=False)["macro_f1"]
+             for name, rows in (("good", good), ("poor", poor))}  # fmt: skip
+    interval = result.intervals["poor"]["macro_f1"]
+    assert interval.difference == pytest.approx(table["poor"] - table["good"])
+    assert table["poor"] - table["good"] < -0.3 and interval.excludes_zero

@@ -19,6 +19,7 @@ test case is its id (the n-th repeat of an id is a case of its own). The bootstr
 from __future__ import annotations
 
 import hashlib
+import string
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from reason2decide.bench.significance import (
 )
 from reason2decide.bench.spec import EVAL_DIR, PREDICTIONS_FILE, BenchPlan, BenchSpec, Say
 from reason2decide.bench.zero_shot import ZERO_SHOT_METHOD
+from reason2decide.data.choices import option_index
 from reason2decide.io import read_json, read_jsonl, write_json
 
 #: Metrics compared, in table order. macro-F1 is recomputed on each resample; every other one
@@ -158,7 +160,11 @@ def example_scores(
 ) -> dict[str, list[Any]]:
     """Per record, the score whose mean over the records is each metric of :data:`COMPARED`
     (None where the record does not count for that metric), plus ``label`` and
-    ``gold_label`` for macro-F1. ``bertscores`` are the records' BERTScore P/R/F1, if any."""
+    ``gold_label`` for macro-F1, and for a record with its own options (``choices``) the
+    letters of the gold and the predicted option's positions, ``gold_position`` and
+    ``position`` (``""`` for a prediction that is none of the options), over which a
+    multiple-choice evaluation's macro-F1 is taken. ``bertscores`` are the records' BERTScore
+    P/R/F1, if any."""
     from reason2decide.evaluation.bleu import example_bleu
     from reason2decide.evaluation.faithfulness import (
         faithfulness_metrics,
@@ -166,11 +172,16 @@ def example_scores(
     )
     from reason2decide.evaluation.report import scored_rationale
 
-    scores: dict[str, list[Any]] = {k: [] for k in (*COMPARED, "label", "gold_label")}
+    scores: dict[str, list[Any]] = {
+        k: [] for k in (*COMPARED, "label", "gold_label", "position", "gold_position")
+    }
     for i, r in enumerate(records):
         label, gold = r.get("label"), r.get("gold_label")
         scores["label"].append(label)
         scores["gold_label"].append(gold)
+        position, gold_position = _positions(r)
+        scores["position"].append(position)
+        scores["gold_position"].append(gold_position)
         scores["accuracy"].append(None if label is None else float(label == gold))
         scores["macro_f1"].append(None)  # not a mean: computed from label and gold_label
         scored = scored_rationale(r)
@@ -190,6 +201,21 @@ def example_scores(
         scores["rationale_words"].append(None if words is None else float(words["mean"]))
         scores["empty_rationales"].append(lengths["empty_generated"])
     return scores
+
+
+def _positions(record: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The letters of a record's predicted and gold option (``""`` for a prediction that is
+    none of its options); ``(None, None)`` without options, a label or a gold label among them."""
+    choices, label, gold = record.get("choices"), record.get("label"), record.get("gold_label")
+    if not choices or not isinstance(label, str) or not isinstance(gold, str):
+        return None, None
+    gold_index = option_index(gold, choices)
+    if gold_index is None:
+        return None, None
+    index = option_index(label, choices)
+    return ("" if index is None else string.ascii_uppercase[index]), (
+        string.ascii_uppercase[gold_index]
+    )
 
 
 def _case_keys(records: Sequence[Mapping[str, Any]]) -> list[CaseKey]:
@@ -247,11 +273,16 @@ def _pairs(
 
 
 def _statistic(metric: str, units: Sequence[Mapping[str, Any]], labels: Sequence[str]) -> Statistic:
-    if metric == "macro_f1":
-        return macro_f1_statistic(
-            [u["gold_label"] for u in units], [u["label"] for u in units], labels
-        )
-    return mean_statistic([u[metric] for u in units])
+    if metric != "macro_f1":
+        return mean_statistic([u[metric] for u in units])
+    if all(u["gold_position"] is not None for u in units):
+        # Every case has its own options: macro-F1 over the answer positions that occur (as
+        # gold or prediction), as the evaluation computes it, not over option texts.
+        gold = [u["gold_position"] for u in units]
+        predicted = [u["position"] for u in units]
+        letters = sorted({*gold, *predicted} - {""})
+        return macro_f1_statistic(gold, predicted, letters)
+    return macro_f1_statistic([u["gold_label"] for u in units], [u["label"] for u in units], labels)
 
 
 def compare_rows(
@@ -268,7 +299,8 @@ def compare_rows(
 ) -> Comparisons:
     """Every row but ``reference`` against it: for each metric of :data:`COMPARED` that both
     have on common units, the difference ``row - reference`` over the pooled units and its
-    paired bootstrap interval (macro-F1 over ``labels``)."""
+    paired bootstrap interval (macro-F1 over ``labels``; where every case has its own options,
+    over the answer positions that occur, as the evaluation's macro-F1)."""
     by_name = {r.name: r for r in rows}
     ref = by_name[reference]
     scores = _Scores(with_bertscore, bertscore_model, bertscore_layers)
