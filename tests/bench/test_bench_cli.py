@@ -190,6 +190,7 @@ def test_compare_to_names_a_row_and_is_checked_before_anything_runs(data, tmp_pa
     assert "sft, dss, majority, tfidf-lr" in str(error.value)
     with pytest.raises(R2DError, match="'majority' is not a row"):
         reference(compare_to="majority", baselines=False)
-    with pytest.raises(R2DError, match="bootstrap-resamples"):
-        reference(bootstrap_resamples=-1)
+    for resamples in (-1, 1, 199):
+        with pytest.raises(R2DError, match="bootstrap-resamples"):
+            reference(bootstrap_resamples=resamples)
     assert not (tmp_path / "b").exists()

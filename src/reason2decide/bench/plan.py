@@ -115,6 +115,11 @@ def find_splits(data: Path) -> dict[str, Path]:
     return found
 
 
+#: The fewest bootstrap resamples a 95% percentile interval is taken from (its bounds are the
+#: 2.5th and 97.5th percentiles: 5 resamples beyond each at 200).
+MIN_RESAMPLES = 200
+
+
 def _check_options(spec: BenchSpec) -> None:
     owned = sorted(set(spec.training) & set(BENCH_OWNED + BENCH_FORBIDDEN))
     if owned:
@@ -123,8 +128,12 @@ def _check_options(spec: BenchSpec) -> None:
         raise R2DError("--test-limit must be at least 1", field="test_limit")
     if spec.eval_batch_size < 1:
         raise R2DError("--eval-batch-size must be at least 1", field="eval_batch_size")
-    if spec.bootstrap_resamples < 0:
-        raise R2DError("--bootstrap-resamples cannot be negative", field="bootstrap_resamples")
+    if spec.bootstrap_resamples < 0 or 0 < spec.bootstrap_resamples < MIN_RESAMPLES:
+        raise R2DError(
+            f"--bootstrap-resamples takes 0 (no intervals) or at least {MIN_RESAMPLES}: a 95% "
+            "interval from fewer resamples is mostly noise",
+            field="bootstrap_resamples",
+        )
 
 
 def _check_config_file(config_file: Path | None, say: Say) -> None:

@@ -190,7 +190,7 @@ def bench(
         1000,
         "--bootstrap-resamples",
         min=0,
-        help="Bootstrap resamples of the test cases for the intervals; 0: no intervals.",
+        help="Bootstrap resamples of the test cases for the intervals (at least 200); 0: none.",
     ),
     *,
     training: dict[str, Any],  # the TrainConfig options shared by every run, from train_options
