@@ -115,7 +115,10 @@ def _given_command(ctx: typer.Context) -> str:
 def bench(
     ctx: typer.Context,
     data: Path = typer.Option(
-        ..., "--data", help="Folder with train.jsonl, val.jsonl and test.jsonl (r2d data prepare)."
+        ...,
+        "--data",
+        help="Folder with train, val and test files (.jsonl, .json, .csv, .tsv or .parquet; "
+        "r2d data prepare writes them).",
     ),
     output: Path = typer.Option(..., "--output", "-o", help="Folder of the benchmark."),
     methods: str = typer.Option(

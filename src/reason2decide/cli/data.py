@@ -24,13 +24,13 @@ def list_sources(
 ) -> None:
     """List the built-in medical sources: task, labels, size, splits, licence, citation.
 
-    Raw files are read from --data-dir, $R2D_DATA_DIR, or ../shared/data beside the current
-    directory or the checkout; nothing is downloaded. Choices made here: PubMedQA test = the
-    official 500 ids, train/val = 450/50 stratified; BioASQ test = the latest batch year;
-    MedReason has no train file, so Reason2Decide-C's val file gives train/val (90/10) and its
-    test file is test, with --label-placeholder keep as default (the files as Reason2Decide-C
-    trained on them); MedMCQA and DDXPlus are split 80/10/10; DDXPlus rationales are
-    constructed from a template. Default seed 42. synth-triage is generated offline (no raw
+    `r2d data prepare` reads raw files from --data-dir, $R2D_DATA_DIR, or ../shared/data beside
+    the current directory or the checkout; nothing is downloaded. Choices made here: PubMedQA
+    test = the official 500 ids, train/val = 450/50 stratified; BioASQ test = the latest batch
+    year; MedReason has no train file, so Reason2Decide-C's val file gives train/val (90/10) and
+    its test file is test, with --label-placeholder keep as default (the files as
+    Reason2Decide-C trained on them); MedMCQA and DDXPlus are split 80/10/10; DDXPlus rationales
+    are constructed from a template. Default seed 42. synth-triage is generated offline (no raw
     files): the synthetic demo set that `r2d data synth-triage` writes.
     """
     import json

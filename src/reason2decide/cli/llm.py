@@ -26,7 +26,9 @@ API_KEY_ENV = typer.Option(
 CONCURRENCY = typer.Option(4, min=1, help="Requests in flight at once.")
 TIMEOUT = typer.Option(120.0, min=0.001, help="Seconds to wait for one answer.")
 MAX_RETRIES = typer.Option(
-    5, min=0, help="Retries of a request after a 429/5xx answer, timeout or lost connection."
+    5,
+    min=0,
+    help="Retries of a request after a 408/409/429/5xx answer, timeout or lost connection.",
 )
 CACHE_DIR = typer.Option(
     None, "--cache-dir", help="Answer cache. [$R2D_LLM_CACHE or ~/.cache/reason2decide/llm]"
@@ -172,7 +174,9 @@ def generate(
 @user_errors
 @column_options()
 def zero_shot(
-    test: Path = typer.Option(..., "--test", help="Labelled cases: .jsonl, .csv or .parquet."),
+    test: Path = typer.Option(
+        ..., "--test", help="Labelled cases: .jsonl, .json, .csv, .tsv or .parquet."
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="Folder for metrics and predictions."),
     base_url: str = BASE_URL,
     model: str = MODEL,

@@ -112,7 +112,9 @@ def predict(
 @column_options(stored=True)
 def evaluate(
     model_dir: Path = typer.Argument(..., help="Output folder of r2d train (or a model folder)."),
-    test: Path = typer.Option(..., "--test", help="Labelled cases: .jsonl, .csv or .parquet."),
+    test: Path = typer.Option(
+        ..., "--test", help="Labelled cases: .jsonl, .json, .csv, .tsv or .parquet."
+    ),
     output: Path = typer.Option(..., "--output", "-o", help="Folder for metrics and predictions."),
     batch_size: int = BATCH_SIZE,
     label_decoding: str | None = DECODING,
