@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from reason2decide.bench.aggregate import METRICS, MethodSummary, RunResult
+from reason2decide.bench.aggregate import METRICS, MethodSummary, RunResult, Summary
 from reason2decide.io import atomic_open
 from reason2decide.methods import METHODS
 
@@ -124,6 +124,15 @@ def _save(figure: Any, path: Path) -> None:
         figure.savefig(handle, format="png", dpi=110)
 
 
+def error_bars(stats: Sequence[Summary]) -> list[tuple[int, float, float]]:
+    """``(position, mean, std)`` of the bars that get an error bar: those with a standard
+    deviation (two seeds or more). A single seed gets none rather than one of length 0, which
+    would read as "no spread"."""
+    return [
+        (x, s.mean, s.std) for x, s in enumerate(stats) if s.mean is not None and s.std is not None
+    ]
+
+
 def bar_chart(summary: Mapping[str, MethodSummary], key: str, path: Path) -> bool:
     """Draw one metric's bar chart into ``path``; False (nothing written) if no method has it."""
     methods = list(summary)
@@ -138,8 +147,6 @@ def bar_chart(summary: Mapping[str, MethodSummary], key: str, path: Path) -> boo
     axes.bar(
         shown,
         [stats[x].mean for x in shown],
-        yerr=[stats[x].std or 0.0 for x in shown],
-        capsize=4,
         color=[
             "lightgrey" if base else f"C{x % 10}" for x, base in zip(shown, baseline, strict=True)
         ],
@@ -147,6 +154,16 @@ def bar_chart(summary: Mapping[str, MethodSummary], key: str, path: Path) -> boo
         edgecolor=["grey" if base else "none" for base in baseline],
         alpha=0.8,
     )
+    bars = error_bars(stats)
+    if bars:
+        axes.errorbar(
+            [x for x, _, _ in bars],
+            [mean for _, mean, _ in bars],
+            yerr=[std for _, _, std in bars],
+            fmt="none",
+            ecolor="black",
+            capsize=4,
+        )
     for x in xs:
         if stats[x].mean is None:
             axes.annotate("n/a", (x, 0), ha="center", va="bottom", color="grey")
