@@ -83,3 +83,14 @@ def test_real_gguf_dequantises_trains_and_reloads(tmp_path, monkeypatch):
     folders = list((tmp_path / "cache" / "gguf").iterdir())
     load_backbone(str(source))
     assert list((tmp_path / "cache" / "gguf").iterdir()) == folders
+
+
+def test_a_file_that_is_not_gguf_is_a_user_error(tmp_path):
+    # Regression: transformers' ValueError surfaced as a traceback from `r2d train --model X.gguf`.
+    pytest.importorskip("gguf")
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"not a gguf file at all" * 10)
+    with pytest.raises(R2DError, match="cannot read the GGUF file") as error:
+        gguf_module.dequantised(bad, folder=tmp_path / "out")
+    assert "broken.gguf" in str(error.value)
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".partial-*"))

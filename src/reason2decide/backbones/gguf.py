@@ -75,9 +75,17 @@ def dequantised(gguf: str | Path, *, folder: Path | None = None) -> Path:
     work = Path(tempfile.mkdtemp(prefix=".partial-", dir=target.parent))
     work.chmod(0o755)
     try:
-        with quiet_transformers():
-            tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-            model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        try:
+            with quiet_transformers():
+                tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+                model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        except Exception as exc:  # a corrupt file or an architecture transformers cannot read
+            first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise R2DError(
+                f"cannot read the GGUF file: {first_line}",
+                path=gguf,
+                hint="a GGUF of a Llama-family model that transformers reads (e.g. SmolLM2)",
+            ) from exc
         # Forget that the weights came from a quantized file: they are plain fp32 tensors now.
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
