@@ -181,6 +181,15 @@ def test_resume_refuses_a_yaml_that_contradicts_the_run(tmp_path):
         resume_config(tmp_path / "run", {}, config_file=renamed)
 
 
+def test_resume_of_a_run_json_without_its_config_is_a_user_error(tmp_path):
+    # Regression: a run.json without "config" (another tool's, or damaged) raised KeyError.
+    (tmp_path / "run").mkdir()
+    for content in ({"status": "complete"}, [1, 2], {"config": "x"}):
+        (tmp_path / "run" / "run.json").write_text(json.dumps(content))
+        with pytest.raises(R2DError, match="holds no 'config' object"):
+            resume_config(tmp_path / "run", {})
+
+
 # ------------------------------------------------------------------ item 7: Stage-1 overlap
 def cases(prefix: str, n: int, **extra) -> list[dict]:
     """``n`` rows with ids and questions of their own."""

@@ -147,7 +147,15 @@ def resume_config(
             path=output,
             hint="start the run without --resume",
         )
-    saved = upgrade_options(read_json(output / RUN_FILE)["config"], output / RUN_FILE)
+    manifest = read_json(output / RUN_FILE)
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("config"), dict):
+        raise R2DError(
+            "run.json holds no 'config' object: not a run of r2d train, or damaged",
+            path=output / RUN_FILE,
+            field="config",
+            hint="start the run without --resume in another --output",
+        )
+    saved = upgrade_options(manifest["config"], output / RUN_FILE)
     clashes = []
     if config_file is not None:
         values = upgrade_options(load_yaml(config_file), config_file)
