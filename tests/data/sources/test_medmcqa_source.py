@@ -80,6 +80,14 @@ def test_bad_cop_names_the_record(raw: Path, tmp_path: Path, h) -> None:
         prepare("medmcqa", tmp_path / "out", data_dir=raw)
 
 
+def test_a_raw_file_that_is_not_utf8_is_a_user_error(raw: Path, tmp_path: Path) -> None:
+    # Regression: a bare UnicodeDecodeError traceback from `r2d data prepare medmcqa`.
+    path = raw / "medmcqa" / "dev.json"
+    path.write_bytes(path.read_bytes() + b'{"id": "caf\xe9"}\n')
+    with pytest.raises(R2DError, match=r"dev\.json: not valid UTF-8 text"):
+        prepare("medmcqa", tmp_path / "out", data_dir=raw)
+
+
 @pytest.fixture(scope="module")
 def shared_medmcqa(shared_data_dir: Path, tmp_path_factory, h) -> tuple[Path, Path]:
     h.require_files(shared_data_dir, "medmcqa/dev.json")

@@ -17,10 +17,11 @@ import math
 import os
 import random
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from reason2decide.data.example import Example
 from reason2decide.data.stats import normalize_text
@@ -165,6 +166,17 @@ def raw_file(data_dir: Path, relative: str, source: str) -> Path:
             "`r2d data list` names the files each source needs",
         )
     return path
+
+
+@contextmanager
+def raw_text(path: Path, newline: str | None = None) -> Iterator[TextIO]:
+    """``path`` opened as UTF-8 text (a byte-order mark skipped); bytes that are not UTF-8,
+    met anywhere while the block reads it, become an :class:`R2DError` naming the file."""
+    try:
+        with open(path, encoding="utf-8-sig", newline=newline) as handle:
+            yield handle
+    except UnicodeDecodeError as exc:
+        raise R2DError(f"not valid UTF-8 text ({exc.reason})", path=path) from None
 
 
 def load_json(path: Path) -> Any:

@@ -23,6 +23,7 @@ from reason2decide.data.sources.base import (
     clean,
     load_json,
     raw_file,
+    raw_text,
     split_examples,
 )
 from reason2decide.errors import R2DError
@@ -266,7 +267,7 @@ def read_patients(
     """Every patient of the CSV as an example."""
     examples = []
     spread = specificity(conditions)
-    with open(path, encoding="utf-8-sig", newline="") as handle:
+    with raw_text(path, newline="") as handle:
         reader = csv.DictReader(handle)
         missing = [name for name in COLUMNS if name not in (reader.fieldnames or [])]
         if missing:

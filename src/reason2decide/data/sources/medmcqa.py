@@ -22,6 +22,7 @@ from reason2decide.data.sources.base import (
     bad_record,
     clean,
     raw_file,
+    raw_text,
     split_examples,
 )
 
@@ -113,7 +114,7 @@ def read_records(path: Path) -> list[Example]:
     """All rows of the dev file as examples."""
     examples: list[Example] = []
     seen: set[str] = set()
-    with open(path, encoding="utf-8-sig") as handle:
+    with raw_text(path) as handle:
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
                 continue

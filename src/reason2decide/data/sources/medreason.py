@@ -28,6 +28,7 @@ from reason2decide.data.sources.base import (
     bad_record,
     clean,
     raw_file,
+    raw_text,
     split_examples,
 )
 from reason2decide.errors import R2DError
@@ -85,7 +86,7 @@ OPTIONS: dict[str, SourceOption] = {
 
 
 def _val_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with open(path, encoding="utf-8-sig") as handle:
+    with raw_text(path) as handle:
         for line_no, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -101,7 +102,7 @@ def _val_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def _test_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with open(path, encoding="utf-8-sig", newline="") as handle:
+    with raw_text(path, newline="") as handle:
         reader = csv.DictReader(handle)
         missing = {"question", "label", "rationale"} - set(reader.fieldnames or [])
         if missing:
