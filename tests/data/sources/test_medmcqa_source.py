@@ -78,6 +78,9 @@ def test_bad_cop_names_the_record(raw: Path, tmp_path: Path, h) -> None:
     h.write_lines(raw / "medmcqa" / "dev.json", [_row(0, None), {**_row(1, None), "cop": 5}])
     with pytest.raises(R2DError, match=r"dev\.json:2: record 'm001': 'cop' 5"):
         prepare("medmcqa", tmp_path / "out", data_dir=raw)
+    h.write_lines(raw / "medmcqa" / "dev.json", [_row(0, None), {**_row(1, None), "opb": ""}])
+    with pytest.raises(R2DError, match=r"dev\.json:2: record 'm001': the correct option 'opb'"):
+        prepare("medmcqa", tmp_path / "out", data_dir=raw)
 
 
 def test_a_raw_file_that_is_not_utf8_is_a_user_error(raw: Path, tmp_path: Path) -> None:

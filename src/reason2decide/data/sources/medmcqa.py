@@ -89,7 +89,9 @@ def _example(path: Path, line_no: int, record: dict[str, Any]) -> Example:
     if not isinstance(cop, int) or isinstance(cop, bool) or not 1 <= cop <= 4:
         raise bad_record(path, record_id, f"'cop' {cop!r} is not an option number 1-4", line_no)
     if not options[cop - 1]:
-        raise bad_record(path, record_id, f"the correct option '{OPTION_KEYS[cop - 1]}' is empty")
+        raise bad_record(
+            path, record_id, f"the correct option '{OPTION_KEYS[cop - 1]}' is empty", line_no
+        )
     choices = distinct_options(options)
     position = next(
         i for i, text in enumerate(choices) if normalise(text) == normalise(options[cop - 1])
