@@ -119,7 +119,8 @@ def _raw_record(path: Path, root: Path) -> dict[str, Any]:
 
 def prepared_record(split_file: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The ``dataset.json`` that :func:`prepare` wrote beside ``split_file``, when there is one
-    and it lists that file among its splits; else None."""
+    and it lists that file, with the content it has now (its sha256), among its splits; else
+    None (a file edited or replaced since is not described by that record)."""
     path = Path(split_file).parent / DATASET_FILE
     if not path.is_file():
         return None
@@ -134,8 +135,15 @@ def prepared_record(split_file: str | os.PathLike[str]) -> dict[str, Any] | None
     splits = record.get("splits") if isinstance(record, dict) else None
     if not isinstance(splits, dict):
         return None
-    files = {split.get("file") for split in splits.values() if isinstance(split, dict)}
-    return record if Path(split_file).name in files else None
+    recorded = {
+        split.get("file"): split.get("sha256")
+        for split in splits.values()
+        if isinstance(split, dict)
+    }
+    name = Path(split_file).name
+    if name not in recorded or not Path(split_file).is_file():
+        return None
+    return record if fingerprint(split_file)["sha256"] == recorded[name] else None
 
 
 def prepare(
@@ -175,6 +183,9 @@ def prepare(
             path=settings["data_dir"],
             hint="check that the raw files are complete",
         )
+    # A record of an earlier preparation must not outlive the files it describes: an
+    # interrupted re-preparation leaves split files and no record, never a stale one.
+    (out / DATASET_FILE).unlink(missing_ok=True)
     files: dict[str, Path] = {}
     split_records: dict[str, Any] = {}
     for name in SPLITS:
