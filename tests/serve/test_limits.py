@@ -80,6 +80,35 @@ def test_malformed_or_mistyped_requests_are_422_with_the_field(client, payload, 
     refused(response, 422, field)
 
 
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        (b'{"text": "fever \\ud800 today"}', "text"),
+        (b'{"text": "fever", "id": "a\\udfff"}', "id"),
+        (b'{"cases": [{"text": "a"}, {"text": "b"}, {"text": "\\udc00"}]}', "cases[2].text"),
+        (b'{"cases": [{"text": "a", "id": "\\ud800"}]}', "cases[0].id"),
+    ],
+)
+def test_lone_surrogate_is_422_naming_the_field(client, payload, field):
+    # json.loads lets "\ud800" through as a str no UTF-8 encoder takes: refused before the model
+    # (a failed tokenizer would fail every case of its micro-batch) and before the answer
+    response = client.post(
+        "/v1/predict", content=payload, headers={"content-type": "application/json"}
+    )
+    body = refused(response, 422, field)
+    assert "lone surrogate at position" in body["error"]
+
+
+def test_surrogate_pair_escape_is_a_valid_text(client):
+    response = client.post(
+        "/v1/predict",
+        content=b'{"text": "fever \\ud83d\\ude00", "id": "\\ud83d\\ude00"}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["predictions"][0]["id"] == "\U0001f600"
+
+
 def test_bulk_refusals(client):
     post = client.post
     refused(post("/v1/predict/bulk", content=b"text\na\n"), 422, "format")
@@ -88,6 +117,12 @@ def test_bulk_refusals(client):
     refused(post("/v1/predict/bulk?format=csv", content=b"id,body\n1,a\n"), 422, "line 2")
     refused(post("/v1/predict/bulk?format=jsonl", content=b'{"text":"a"}\n[1]\n'), 422, "line 2")
     refused(post("/v1/predict/bulk?format=jsonl", content=b'{"text":5}\n'), 422, "line 1.text")
+    surrogate = b'{"text":"a"}\n{"text":"b"}\n{"text":"\\ud800"}\n'
+    body = refused(post("/v1/predict/bulk?format=jsonl", content=surrogate), 422, "line 3.text")
+    assert "lone surrogate at position 0" in body["error"]
+    short = b'id,text\na,"two\nlines"\nb\n'
+    body = refused(post("/v1/predict/bulk?format=csv", content=short), 422, "line 4")
+    assert "too few cells" in body["error"]
     refused(post("/v1/predict/bulk?format=csv", content=b"text\n"), 422, "body")
     refused(post("/v1/predict/bulk?format=csv", content=b"\xff\xfe\x00"), 422, "body")
     long_text = "text\n" + "x" * 60 + "\n"

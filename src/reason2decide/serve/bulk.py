@@ -9,6 +9,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from reason2decide.serve.schemas import unicode_problem
+
 #: Columns that may hold a case's text, in order of preference (``question`` is what
 #: ``r2d predict`` and the training files use).
 TEXT_COLUMNS = ("text", "question")
@@ -46,6 +48,7 @@ def _text_of(row: dict[str, Any], where: str) -> str:
         if value is not None:
             if not isinstance(value, str):
                 raise BulkError(f"'{column}' must be a string", f"{where}.{column}")
+            _check_unicode(value, where, column)
             return value
     raise BulkError(f"no '{TEXT_COLUMNS[0]}' (or '{TEXT_COLUMNS[1]}') column", where)
 
@@ -56,7 +59,15 @@ def _id_of(row: dict[str, Any], where: str) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise BulkError("'id' must be a string or an integer", f"{where}.id")
+    if isinstance(value, str):
+        _check_unicode(value, where, "id")
     return str(value)
+
+
+def _check_unicode(value: str, where: str, column: str) -> None:
+    problem = unicode_problem(value)
+    if problem is not None:
+        raise BulkError(f"'{column}' {problem}", f"{where}.{column}")
 
 
 def read_cases(body: bytes, kind: str) -> list[tuple[str | None, str]]:
@@ -65,24 +76,52 @@ def read_cases(body: bytes, kind: str) -> list[tuple[str | None, str]]:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise BulkError("the file is not UTF-8 text", "body") from None
+    return _jsonl_cases(text) if kind == "jsonl" else _csv_cases(text)
+
+
+def _jsonl_cases(text: str) -> list[tuple[str | None, str]]:
     cases: list[tuple[str | None, str]] = []
-    if kind == "jsonl":
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            where = f"line {number}"
-            try:
-                row = json.loads(line)
-            except ValueError:
-                raise BulkError("not a JSON object", where) from None
-            if not isinstance(row, dict):
-                raise BulkError("not a JSON object", where)
-            cases.append((_id_of(row, where), _text_of(row, where)))
-        return cases
+    # "\n" only: str.splitlines() would also cut a line at a raw U+2028, U+2029 or U+0085 that
+    # JSON allows inside a string
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
+        if not line.strip():
+            continue
+        where = f"line {number}"
+        try:
+            row = json.loads(line)
+        except ValueError:
+            raise BulkError("not a JSON object", where) from None
+        if not isinstance(row, dict):
+            raise BulkError("not a JSON object", where)
+        cases.append((_id_of(row, where), _text_of(row, where)))
+    return cases
+
+
+def _csv_cases(text: str) -> list[tuple[str | None, str]]:
+    cases: list[tuple[str | None, str]] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        for number, row in enumerate(reader, start=2):
-            cases.append((_id_of(row, f"line {number}"), _text_of(row, f"line {number}")))
+        header = next(reader, None)
+        if header is None:
+            return cases
+        column = next((c for c in TEXT_COLUMNS if c in header), None)
+        # a record may span lines (a quoted field with line breaks): errors name the physical
+        # line where it starts, one past the last line the reader had read
+        start = reader.line_num + 1
+        for record in reader:
+            where = f"line {start}"
+            start = reader.line_num + 1
+            if not record:  # a blank line
+                continue
+            if column is not None and header.index(column) >= len(record):
+                raise BulkError(
+                    f"too few cells: the row has {len(record)}, the header {len(header)} "
+                    f"('{column}' is column {header.index(column) + 1})",
+                    where,
+                )
+            row = dict(zip(header, record, strict=False))
+            cases.append((_id_of(row, where), _text_of(row, where)))
     except csv.Error as exc:
         raise BulkError(f"not valid CSV: {exc}", "body") from None
     return cases

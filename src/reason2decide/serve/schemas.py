@@ -6,7 +6,32 @@ fields to :class:`Case` (and its options to the answer) without changing the res
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+
+def unicode_problem(text: str) -> str | None:
+    """Why ``text`` is not valid Unicode text (a lone surrogate, which JSON's ``"\\ud800"``
+    escape lets through and no UTF-8 encoder, tokenizer or log takes), or None when it is."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"must be valid Unicode text: it contains a lone surrogate at position {exc.start}"
+    return None
+
+
+def _valid_unicode(text: str) -> str:
+    problem = unicode_problem(text)
+    if problem is not None:
+        # a custom error type: pydantic would put "Value error, " before a ValueError's message
+        raise PydanticCustomError("unicode_text", problem)
+    return text
+
+
+#: A string field of a request: refused (422 at its field) when it holds a lone surrogate.
+Text = Annotated[str, AfterValidator(_valid_unicode)]
 
 
 class Case(BaseModel):
@@ -14,8 +39,8 @@ class Case(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    id: str | None = Field(None, description="Your id for the case, returned with its answer.")
-    text: str = Field(..., description="The case, as the model's training inputs were written.")
+    id: Text | None = Field(None, description="Your id for the case, returned with its answer.")
+    text: Text = Field(..., description="The case, as the model's training inputs were written.")
 
 
 class PredictRequest(BaseModel):
@@ -32,8 +57,8 @@ class PredictRequest(BaseModel):
         },
     )
 
-    text: str | None = Field(None, description="A single case (instead of cases).")
-    id: str | None = Field(None, description="The single case's id.")
+    text: Text | None = Field(None, description="A single case (instead of cases).")
+    id: Text | None = Field(None, description="The single case's id.")
     cases: list[Case] | None = Field(None, description="Several cases, answered in this order.")
     rationale: bool = Field(True, description="Write a rationale for each predicted label.")
 
