@@ -161,6 +161,30 @@ def test_model_failure_is_500_without_the_text(caplog):
     assert "secretword" not in response.text and "secretword" not in caplog.text
 
 
+def test_unexpected_error_is_the_json_500_and_logged_without_its_message(caplog, tmp_path):
+    # an error outside the model pass (here: the prediction cannot be written) must not reach
+    # Starlette's ServerErrorMiddleware, which re-raises it for uvicorn to log with its message;
+    # the TestClient raises what the app lets escape, as uvicorn would log it
+    class Unwritable:
+        def to_dict(self):  # noqa: ANN202
+            raise RuntimeError("cannot write the case about secretword")
+
+    class Odd(FakePredictor):
+        def score_batch(self, questions):
+            return [Unwritable() for _ in questions]
+
+    audit = tmp_path / "audit.jsonl"
+    with caplog.at_level("DEBUG"), client_for(fake_served(Odd()), audit_log=str(audit)) as c:
+        response = c.post("/v1/predict", json={"text": "fever", "rationale": False})
+        refused(response, 500, None)
+        assert c.get("/health").status_code == 200
+    assert "secretword" not in response.text and "secretword" not in caplog.text
+    failures = [r for r in caplog.records if "RuntimeError" in r.getMessage()]
+    assert len(failures) == 1 and failures[0].exc_info is None
+    (line,) = [json.loads(x) for x in audit.read_text().splitlines()]
+    assert line["status"] == 500 and line["request_id"] == response.json()["request_id"]
+
+
 def test_auth_on(monkeypatch):
     monkeypatch.setenv("R2D_TEST_KEY", "s3cret-key")
     with client_for(fake_served(), api_key_env="R2D_TEST_KEY") as c:

@@ -91,12 +91,21 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
 
 class _Guard:
     """Outermost layer: a request id for each request, the body size limit (while the body is
-    read, whatever the Content-Length says), and the request counts and latencies."""
+    read, whatever the Content-Length says), the request counts and latencies, and the JSON 500
+    of an unexpected error (``on_error`` then sees the request's scope)."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        metrics: Metrics,
+        on_error: Callable[[Scope], None] | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
+        self.on_error = on_error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,6 +117,7 @@ class _Guard:
         endpoint = path if path in KNOWN_PATHS else "other"
         started = time.perf_counter()
         status = [500]
+        answered = [False]
         limit = self.max_body_bytes
         received = [0]
 
@@ -121,6 +131,7 @@ class _Guard:
 
         async def tagged_send(message: Message) -> None:
             if message["type"] == "http.response.start":
+                answered[0] = True
                 status[0] = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
@@ -139,6 +150,20 @@ class _Guard:
                 await response(scope, receive, tagged_send)
                 return
             await self.app(scope, counted_receive, tagged_send)
+        except Exception as exc:
+            # Answered and logged here, by type only (its message may quote a case): past this
+            # layer, Starlette's ServerErrorMiddleware would re-raise it for the server to log
+            # with its message and traceback.
+            logger.error("request %s failed: %s", request_id, type(exc).__name__)
+            status[0] = 500
+            if not answered[0]:
+                body = ErrorResponse(
+                    error="internal error; the request id is in the server log",
+                    request_id=request_id,
+                )
+                await JSONResponse(body.model_dump(), status_code=500)(scope, receive, tagged_send)
+            if self.on_error is not None:
+                self.on_error(scope)
         finally:
             self.metrics.request(endpoint, status[0], time.perf_counter() - started)
 
@@ -268,13 +293,14 @@ def create_app(served: ServedModel, settings: ServeSettings | None = None) -> Fa
         errors = exc.errors()
         first = errors[0] if errors else {}
         field = field_path(first.get("loc", ()))
+        status = 422
         if first.get("type") == "json_invalid":
             message, field = "the body is not valid JSON", "body"
         else:
             message = str(first.get("msg", "invalid request"))
         if request.url.path in PREDICT_PATHS:
-            write_audit(request, 422, [], [], time.perf_counter())
-        return _error(request, 422, message, field)
+            write_audit(request, status, [], [], time.perf_counter())
+        return _error(request, status, message, field)
 
     @app.exception_handler(HTTPException)
     async def refused(request: Request, exc: HTTPException) -> JSONResponse:
@@ -283,17 +309,16 @@ def create_app(served: ServedModel, settings: ServeSettings | None = None) -> Fa
             headers["WWW-Authenticate"] = "Bearer"
         if exc.status_code == 503:
             headers["Retry-After"] = "5"
+        message, field = str(exc.detail), getattr(exc, "field", None)
         if request.url.path in PREDICT_PATHS:  # refused before the model: still one audit line
             write_audit(request, exc.status_code, [], [], time.perf_counter())
-        return _error(
-            request, exc.status_code, str(exc.detail), getattr(exc, "field", None), **headers
-        )
+        return _error(request, exc.status_code, message, field, **headers)
 
-    @app.exception_handler(Exception)
-    async def failed(request: Request, exc: Exception) -> JSONResponse:
-        # The type only: an exception's message may quote a case.
-        logger.error("request %s failed: %s", request.state.request_id, type(exc).__name__)
-        return _error(request, 500, "internal error; the request id is in the server log", None)
+    def failed(scope: Scope) -> None:
+        """One audit line for a prediction request that failed unexpectedly (answered 500)."""
+        request = Request(scope)
+        if request.url.path in PREDICT_PATHS:
+            write_audit(request, 500, [], [], time.perf_counter())
 
     refusals: dict[int | str, dict[str, Any]] = {
         code: {"model": ErrorResponse} for code in (401, 413, 422, 503)
@@ -413,7 +438,9 @@ def create_app(served: ServedModel, settings: ServeSettings | None = None) -> Fa
             },
         )
 
-    app.add_middleware(_Guard, max_body_bytes=settings.max_body_bytes, metrics=metrics)
+    app.add_middleware(
+        _Guard, max_body_bytes=settings.max_body_bytes, metrics=metrics, on_error=failed
+    )
     if settings.cors_origin:
         from fastapi.middleware.cors import CORSMiddleware
 
