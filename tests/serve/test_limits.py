@@ -109,6 +109,22 @@ def test_surrogate_pair_escape_is_a_valid_text(client):
     assert response.json()["predictions"][0]["id"] == "\U0001f600"
 
 
+@pytest.mark.parametrize(
+    ("payload", "content_type"),
+    [
+        (b'{"text": "fever \xff"}', "application/json"),
+        (b'{"text": "fever"}', "text/plain"),
+        (b'{"text": "fever"}', "application/x-www-form-urlencoded"),
+        (b'{"text": "fever"}', None),
+    ],
+)
+def test_body_not_utf8_json_is_400_at_body(client, payload, content_type):
+    headers = {"content-type": content_type} if content_type else {}
+    response = client.post("/v1/predict", content=payload, headers=headers)
+    body = refused(response, 400, "body")
+    assert "UTF-8 JSON" in body["error"] and "application/json" in body["error"]
+
+
 def test_bulk_refusals(client):
     post = client.post
     refused(post("/v1/predict/bulk", content=b"text\na\n"), 422, "format")

@@ -47,6 +47,8 @@ KNOWN_PATHS = (
     "/v1/predict/bulk",
 )
 PREDICT_PATHS = ("/v1/predict", "/v1/predict/bulk")
+#: The answer to a /v1/predict body that is not UTF-8 JSON, or not sent as JSON.
+NOT_JSON = "the body must be UTF-8 JSON (Content-Type: application/json)"
 NOTE = "Research tool, not a medical device: do not use it to make clinical decisions."
 #: The page loads nothing from elsewhere, and the browser is told to refuse it too.
 PAGE_HEADERS = {
@@ -296,6 +298,9 @@ def create_app(served: ServedModel, settings: ServeSettings | None = None) -> Fa
         status = 422
         if first.get("type") == "json_invalid":
             message, field = "the body is not valid JSON", "body"
+        elif tuple(first.get("loc", ())) == ("body",) and isinstance(first.get("input"), bytes):
+            # FastAPI reads a body as JSON only when its Content-Type says so
+            status, message = 400, NOT_JSON
         else:
             message = str(first.get("msg", "invalid request"))
         if request.url.path in PREDICT_PATHS:
@@ -310,6 +315,8 @@ def create_app(served: ServedModel, settings: ServeSettings | None = None) -> Fa
         if exc.status_code == 503:
             headers["Retry-After"] = "5"
         message, field = str(exc.detail), getattr(exc, "field", None)
+        if isinstance(exc.__cause__, UnicodeDecodeError):  # FastAPI's 400 for a non-UTF-8 body
+            message, field = NOT_JSON, "body"
         if request.url.path in PREDICT_PATHS:  # refused before the model: still one audit line
             write_audit(request, exc.status_code, [], [], time.perf_counter())
         return _error(request, exc.status_code, message, field, **headers)
@@ -321,7 +328,7 @@ def create_app(served: ServedModel, settings: ServeSettings | None = None) -> Fa
             write_audit(request, 500, [], [], time.perf_counter())
 
     refusals: dict[int | str, dict[str, Any]] = {
-        code: {"model": ErrorResponse} for code in (401, 413, 422, 503)
+        code: {"model": ErrorResponse} for code in (400, 401, 413, 422, 503)
     }
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
