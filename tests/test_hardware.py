@@ -34,3 +34,29 @@ def test_explicit_precisions_pass_through_and_fp16_needs_a_gpu() -> None:
         hardware.resolve_precision("fp16", "cpu")
     with pytest.raises(R2DError, match="unknown precision"):
         hardware.resolve_precision("fp8", "cpu")
+
+
+@pytest.mark.parametrize("name", ["gpu", "cuda:x", "cpu:-1:2", "GPU0"])
+def test_a_device_name_torch_cannot_read_is_a_user_error(name) -> None:
+    with pytest.raises(R2DError, match="not a device name") as info:
+        hardware.check_device(name)
+    assert info.value.field == "device"
+
+
+def test_an_accelerator_this_machine_lacks_is_a_user_error(monkeypatch) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    for name in ("cuda", "cuda:1", "mps"):
+        with pytest.raises(R2DError, match="not available on this machine") as info:
+            hardware.check_device(name)
+        assert info.value.field == "device"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    hardware.check_device("cuda:1")
+    with pytest.raises(R2DError, match="2 CUDA device"):
+        hardware.check_device("cuda:2")
+
+
+def test_cpu_and_the_default_device_pass() -> None:
+    for name in (None, "", "cpu", "cpu:0"):
+        hardware.check_device(name)

@@ -13,6 +13,47 @@ from reason2decide.errors import R2DError
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
+def check_device(device: str | None) -> None:
+    """Refuse a device name torch cannot read, or an accelerator this machine does not have,
+    before a model is loaded onto it (``None`` or ``""``: the default device)."""
+    if not device:
+        return
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError) as exc:
+        raise R2DError(
+            f"'{device}' is not a device name", field="device", hint="cpu, cuda, cuda:1, mps"
+        ) from exc
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise R2DError(
+                f"'{device}': CUDA is not available on this machine",
+                field="device",
+                hint="use --device cpu",
+            )
+        if parsed.index is not None and parsed.index >= count:
+            raise R2DError(
+                f"'{device}': this machine has {count} CUDA device(s), numbered from 0",
+                field="device",
+            )
+    elif parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise R2DError(
+            f"'{device}': MPS (Apple GPU) is not available on this machine",
+            field="device",
+            hint="use --device cpu",
+        )
+    elif parsed.type not in ("cpu", "cuda", "mps"):
+        backend = getattr(torch, parsed.type, None)
+        available = getattr(backend, "is_available", None)
+        if callable(available) and not available():
+            raise R2DError(
+                f"'{device}': {parsed.type} is not available on this machine",
+                field="device",
+                hint="use --device cpu",
+            )
+
+
 def cpu_model() -> str:
     """The processor's model name (``/proc/cpuinfo`` on Linux), else what platform says."""
     try:

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from reason2decide.backbones import Backbone, GenerationSettings, load_backbone
 from reason2decide.data.readers import ColumnMap
 from reason2decide.errors import R2DError
-from reason2decide.hardware import autocast, no_grad_context, resolve_precision
+from reason2decide.hardware import autocast, check_device, no_grad_context, resolve_precision
 from reason2decide.io import read_json
 from reason2decide.methods.label_decoding import predict_labels
 from reason2decide.prompts import conditioned_explain_prompt, explain_prompt
@@ -99,6 +99,7 @@ class Predictor:
         # package imports the methods, so a module-level import would be circular.
         from reason2decide.training.model_info import read_labels_file, read_model_info
 
+        check_device(device)  # before the model loads (and could fail moving to it)
         root = Path(path)
         if not root.exists():
             raise R2DError("no such model or output folder", path=root)
