@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from reason2decide.errors import R2DError
 from reason2decide.training.config import TrainConfig, build_config, load_yaml, option_extra
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -95,3 +96,27 @@ def test_a_changed_option_reaches_the_method(tmp_path):
     assert (constants.alpha, constants.tau_window_steps, constants.patience) == (0.2, 3, 1)
     dss = objective_config("dss", TrainConfig(**base, method="dss", dss_alpha=0.1))
     assert dss.alpha == 0.1
+
+
+def test_a_config_file_that_cannot_be_read_is_a_user_error_naming_it(tmp_path, monkeypatch):
+    folder = tmp_path / "folder.yaml"
+    folder.mkdir()
+    with pytest.raises(R2DError, match="is a folder, not a config file") as info:
+        load_yaml(folder)
+    assert info.value.path == str(folder)
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("note: caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(R2DError, match="not UTF-8") as info:
+        load_yaml(latin1)
+    assert info.value.path == str(latin1)
+    locked = tmp_path / "locked.yaml"
+    locked.write_text("lr: 0.1\n")
+
+    def denied(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    # As root, chmod 000 would not stop the read: the module's open() is replaced instead.
+    monkeypatch.setattr("reason2decide.training.config.open", denied, raising=False)
+    with pytest.raises(R2DError, match="cannot read the config file: Permission denied") as info:
+        load_yaml(locked)
+    assert info.value.path == str(locked)

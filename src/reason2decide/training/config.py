@@ -440,6 +440,14 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
             raw = yaml.safe_load(handle) or {}
     except FileNotFoundError as exc:
         raise R2DError("config file not found", path=path) from exc
+    except IsADirectoryError as exc:
+        raise R2DError("is a folder, not a config file", path=path) from exc
+    except OSError as exc:
+        raise R2DError(f"cannot read the config file: {exc.strerror or exc}", path=path) from exc
+    except UnicodeDecodeError as exc:
+        raise R2DError(
+            f"not UTF-8 text (byte {exc.start})", path=path, hint="save the config file as UTF-8"
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
