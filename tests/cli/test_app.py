@@ -41,3 +41,21 @@ def test_a_full_disk_in_a_library_names_the_file_and_exits_2(capsys) -> None:
 def test_other_errors_keep_their_traceback() -> None:
     with pytest.raises(OSError, match="I/O"):
         _command(OSError(errno.EIO, "I/O error"))()
+
+
+@pytest.mark.parametrize(
+    "code", [errno.EISDIR, errno.ENOTDIR, errno.EACCES, errno.EPERM, errno.EEXIST, errno.ENOENT]
+)
+def test_an_error_about_a_named_path_is_one_line_and_status_2(code, capsys) -> None:
+    path = "/runs/a/predictions.jsonl"
+    with pytest.raises(SystemExit) as info:
+        _command(OSError(code, os.strerror(code), path))()
+    assert info.value.code == 2
+    assert capsys.readouterr().err.strip() == f"error: {path}: {os.strerror(code)}"
+
+
+def test_a_path_error_without_a_path_and_other_errors_keep_their_traceback() -> None:
+    with pytest.raises(PermissionError):
+        _command(PermissionError(errno.EACCES, "Permission denied"))()
+    with pytest.raises(ValueError, match="a bug"):
+        _command(ValueError("a bug"))()

@@ -29,6 +29,15 @@ app = typer.Typer(
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Errors about a path the user gave (or a folder it lies in), reported as "PATH: reason".
+PATH_ERRORS = (
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+    FileExistsError,
+    FileNotFoundError,
+)
+
 _format_warning = warnings.formatwarning
 
 
@@ -46,7 +55,8 @@ warnings.formatwarning = _format_own_warning
 
 
 def user_errors(func: F) -> F:
-    """Decorate a command so that an ``R2DError`` (or a full disk) prints one line and exits with
+    """Decorate a command so that an ``R2DError``, a full disk or an ``OSError`` naming a path
+    (a folder where a file was expected, no permission, ...) prints one line and exits with
     status 2."""
 
     @functools.wraps(func)
@@ -57,10 +67,14 @@ def user_errors(func: F) -> F:
             console_err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             sys.exit(2)
         except OSError as exc:
-            # A full disk inside a library's writer (checkpoints, weights): one named line too.
-            if exc.errno not in OUT_OF_SPACE:
+            if exc.errno in OUT_OF_SPACE:
+                # A full disk inside a library's writer (checkpoints, weights): one named line.
+                error: object = out_of_space(exc.filename or "(a file of this command)", exc)
+            elif isinstance(exc, PATH_ERRORS) and exc.filename is not None:
+                # A path the checks before the work did not foresee: named, not a traceback.
+                error = f"{exc.filename}: {exc.strerror or exc}"
+            else:
                 raise
-            error = out_of_space(exc.filename or "(a file of this command)", exc)
             console_err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
             sys.exit(2)
 
