@@ -72,8 +72,11 @@ def test_the_options_the_docs_review_missed_are_in_the_reference() -> None:
         assert re.search(rf"^\| `{name}` \| [^|]+ \| [^|]+ \| \w", doc["r2d train"], re.MULTILINE)
     for command in ("evaluate", "predict", "serve"):
         assert "| `--device` | str | cuda when available | cpu, cuda" in doc[f"r2d {command}"]
-    assert "| `--limit` | int | — | Evaluate the first N cases only. |" in doc["r2d evaluate"]
-    assert "| `--log-level` | str | `info` |" in doc["r2d serve"]
+    assert (
+        "| `--limit` | int, x ≥ 1 | — | Evaluate the first N cases only. |" in doc["r2d evaluate"]
+    )
+    levels = "one of `critical`, `error`, `warning`, `info`, `debug`"
+    assert f"| `--log-level` | {levels} | `info` |" in doc["r2d serve"]
 
 
 class Colour(str, Enum):

@@ -9,6 +9,7 @@ import typer
 
 from reason2decide.cli.app import app, console, console_err, user_errors
 from reason2decide.cli.columns import ColumnFlags, column_options
+from reason2decide.cli.paths import check_output_file, prepare_output_folder
 
 rationales_app = typer.Typer(
     help="Generate rationales with an LLM teacher (any OpenAI-compatible server).",
@@ -120,6 +121,7 @@ def generate(
     from reason2decide.llm.rationales import RationaleOptions, generate_rationales
     from reason2decide.llm.templates import CLINICAL_SYSTEM, RATIONALE_TEMPLATE, load_template
 
+    check_output_file(output)  # before any LLM call
     columns = column_flags.to_map()
     examples = read_examples(input_file, columns)
     if limit is not None:
@@ -257,6 +259,7 @@ def zero_shot(
 
     if (judge_base_url is None) != (judge_model is None):
         raise R2DError("--judge-base-url and --judge-model go together", field="judge_model")
+    prepare_output_folder(output)  # before any LLM call
     columns = column_flags.to_map()
     train_examples = None
     if train_file is not None and not labels:
@@ -316,7 +319,6 @@ def zero_shot(
                 progress=progress,
             )
         )
-    output.mkdir(parents=True, exist_ok=True)
     write_jsonl(output / "predictions.jsonl", records)
     write_metrics(output / "metrics.json", metrics)
     console.print(metrics_table(metrics, title=f"zero-shot {model} on {test.name}"))

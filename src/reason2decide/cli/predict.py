@@ -5,15 +5,20 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Literal
 
 import typer
 
 from reason2decide.cli.app import app, console, user_errors
 from reason2decide.cli.columns import INPUT_FLAGS, ColumnFlags, column_options, input_columns
 from reason2decide.cli.generation import generation_options
+from reason2decide.cli.paths import check_output_file, prepare_output_folder
 from reason2decide.generation import GenerationSettings
 
-BATCH_SIZE = typer.Option(16, help="Examples per inference batch.")
+BATCH_SIZE = typer.Option(16, min=1, help="Examples per inference batch.")
+# The label decodings of reason2decide.methods.label_decoding.DECODING_MODES (a test checks
+# they agree), named here so that --help does not import torch.
+LabelDecoding = Literal["score", "generate"]
 DECODING = typer.Option(
     None, help="'score' (closed label set) or 'generate' (free text). [the run's setting]"
 )
@@ -39,7 +44,7 @@ def predict(
     text: str | None = typer.Option(None, "--text", "-t", help="Predict one case given here."),
     no_rationale: bool = typer.Option(False, "--no-rationale", help="Labels only (faster)."),
     batch_size: int = BATCH_SIZE,
-    label_decoding: str | None = DECODING,
+    label_decoding: LabelDecoding | None = DECODING,
     device: str | None = DEVICE,
     precision: str = PRECISION,
     option_scoring: str | None = OPTION_SCORING,
@@ -62,6 +67,8 @@ def predict(
         raise R2DError("give exactly one of --input FILE or --text TEXT")
     if input_file is not None and output is None:
         raise R2DError("--input needs --output FILE for the predictions")
+    if output is not None:
+        check_output_file(output)
     predictor = Predictor.from_output(
         model_dir,
         label_decoding=label_decoding,
@@ -117,7 +124,7 @@ def evaluate(
     ),
     output: Path = typer.Option(..., "--output", "-o", help="Folder for metrics and predictions."),
     batch_size: int = BATCH_SIZE,
-    label_decoding: str | None = DECODING,
+    label_decoding: LabelDecoding | None = DECODING,
     device: str | None = DEVICE,
     precision: str = PRECISION,
     option_scoring: str | None = OPTION_SCORING,
@@ -139,7 +146,7 @@ def evaluate(
         "one (as [LABEL]) before predicting a label from them, so that consistency and "
         "sufficiency do not reward copying the label. [on]",
     ),
-    limit: int | None = typer.Option(None, help="Evaluate the first N cases only."),
+    limit: int | None = typer.Option(None, min=1, help="Evaluate the first N cases only."),
     judge_base_url: str | None = typer.Option(
         None, "--judge-base-url", help="Grade the rationales with an LLM judge on this server."
     ),
@@ -179,6 +186,7 @@ def evaluate(
         from reason2decide.errors import R2DError
 
         raise R2DError("--judge-base-url and --judge-model go together", field="judge_model")
+    prepare_output_folder(output)  # before the evaluation, which may take hours
     predictor = Predictor.from_output(
         model_dir,
         label_decoding=label_decoding,
@@ -220,14 +228,15 @@ def evaluate(
                 response_format=judge_response_format,
             )
         )
-    output.mkdir(parents=True, exist_ok=True)
     write_jsonl(output / "predictions.jsonl", records)
     write_metrics(output / "metrics.json", metrics)
     from reason2decide.training.model_card import add_evaluation
 
     try:
         card = add_evaluation(model_dir, metrics, metrics["test"])
-    except OSError as exc:  # a read-only model folder: the metrics are written all the same
+    # A read-only model folder, or a README.md not of ours in another encoding: the metrics
+    # are written all the same.
+    except (OSError, UnicodeDecodeError) as exc:
         console.print(f"warning: could not update the model card: {exc}", highlight=False)
         card = None
     truncation = metrics["truncation"]

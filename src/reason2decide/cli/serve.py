@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import typer
 
@@ -11,6 +12,9 @@ from reason2decide.cli.generation import dataclass_options, generation_options
 from reason2decide.cli.predict import DEVICE, PRECISION
 from reason2decide.generation import GenerationSettings
 from reason2decide.serve.config import ServeSettings
+
+# The standard logging levels (uvicorn's "trace" is not one: logging.setLevel refuses it).
+LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 
 
 @app.command()
@@ -21,7 +25,9 @@ def serve(
     model_dir: Path = typer.Argument(..., help="Output folder of r2d train (or a model folder)."),
     device: str | None = DEVICE,
     precision: str = PRECISION,
-    log_level: str = typer.Option("info", help="Server log level: debug, info, warning, error."),
+    log_level: LogLevel = typer.Option(
+        "info", case_sensitive=False, help="Server log level (any case)."
+    ),
     *,
     settings: ServeSettings,  # from the flags dataclass_options adds
     generation: GenerationSettings,  # from the flags generation_options adds
