@@ -119,8 +119,9 @@ def _raw_record(path: Path, root: Path) -> dict[str, Any]:
 
 def prepared_record(split_file: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The ``dataset.json`` that :func:`prepare` wrote beside ``split_file``, when there is one
-    and it lists that file, with the content it has now (its sha256), among its splits; else
-    None (a file edited or replaced since is not described by that record)."""
+    and it lists that file among its splits with the content it has now (the sha256 it
+    records, where it records one); else None (a file edited or replaced since is not
+    described by that record)."""
     path = Path(split_file).parent / DATASET_FILE
     if not path.is_file():
         return None
@@ -143,6 +144,8 @@ def prepared_record(split_file: str | os.PathLike[str]) -> dict[str, Any] | None
     name = Path(split_file).name
     if name not in recorded or not Path(split_file).is_file():
         return None
+    if recorded[name] is None:
+        return record
     return record if fingerprint(split_file)["sha256"] == recorded[name] else None
 
 
