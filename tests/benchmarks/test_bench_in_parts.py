@@ -1,0 +1,96 @@
+"""benchmarks/bench_in_parts.py: a grid run one (method, seed) at a time whose finished runs are
+kept without weights and carried to a fresh machine, where the bench trains nothing again."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from tiny_models import save_tiny_t5, write_toy_dataset
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:.*contain their label verbatim"),
+    pytest.mark.filterwarnings("ignore:.*also occur in train"),
+]
+
+
+@pytest.fixture(scope="module")
+def parts(benchmark_script):
+    return benchmark_script("bench_in_parts")
+
+
+def test_bench_options_read_and_replaced(parts):
+    args = ["--data", "d", "--methods=r2d,sft", "--seeds", "0,1", "--output", "o"]
+    assert parts.bench_option(args, "methods") == "r2d,sft"
+    assert parts.bench_option(args, "seeds") == "0,1"
+    replaced = parts.with_option(parts.with_option(args, "methods", "sft"), "seeds", "1")
+    assert replaced == ["--data", "d", "--output", "o", "--methods", "sft", "--seeds", "1"]
+    with pytest.raises(SystemExit, match="--config"):
+        parts.bench_option(args, "config")
+
+
+def test_keep_run_leaves_weights_and_checkpoints_behind(parts, tmp_path):
+    run = tmp_path / "run"
+    for name in (
+        "run.json",
+        "eval/metrics.json",
+        "eval/predictions.jsonl",
+        "stage2/stage.json",
+        "model/model.safetensors",
+        "model/config.json",
+        "stage2/checkpoint-25/optimizer.pt",
+        "stage1/adapter.bin",
+    ):
+        (run / name).parent.mkdir(parents=True, exist_ok=True)
+        (run / name).write_text(name)
+    kept = tmp_path / "keep" / "r2d" / "seed0"
+    kept.parent.mkdir(parents=True)
+    size = parts.keep_run(run, kept)
+    files = sorted(str(p.relative_to(kept)) for p in kept.rglob("*") if p.is_file())
+    assert files == ["eval/metrics.json", "eval/predictions.jsonl", "run.json", "stage2/stage.json"]
+    assert size == sum(len(f) for f in files)
+    assert not kept.with_name("seed0.partial").exists()
+
+
+def test_keep_run_refuses_a_run_too_large(parts, tmp_path, monkeypatch):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "huge.npy").write_bytes(b"0" * 100)
+    monkeypatch.setattr(parts, "MAX_KEPT_BYTES", 10)
+    with pytest.raises(SystemExit, match="without its weights"):
+        parts.keep_run(run, tmp_path / "kept")
+    assert not (tmp_path / "kept").exists()
+
+
+def test_grid_continues_on_a_fresh_machine(parts, tmp_path, capfd):
+    data = tmp_path / "data"
+    texts = write_toy_dataset(data, n_train=24, n_val=8)
+    shutil.copy(data / "val.jsonl", data / "test.jsonl")
+    model = save_tiny_t5(tmp_path / "t5", texts)
+    keep = tmp_path / "kept"
+    bench = [
+        *("--data", str(data), "--output", str(tmp_path / "grid"), "--model", str(model)),
+        *["--methods", "sft", "--seeds", "0,1", "--max-steps", "2", "--batch-size", "8"],
+        *["--eval-steps", "2"],
+        *["--max-input-length", "48", "--max-target-length", "12", "--eval-batch-size", "8"],
+        "--no-bertscore",
+    ]
+    assert parts.main(["--keep", str(keep), "--", *bench]) == 0
+    for seed in (0, 1):
+        kept = keep / "sft" / f"seed{seed}"
+        assert json.loads((kept / "run.json").read_text())["status"] == "complete"
+        assert (kept / "eval" / "predictions.jsonl").is_file()
+        assert not (kept / "model").exists()
+    capfd.readouterr()
+
+    # a fresh machine: the output folder is gone, the kept runs are not
+    shutil.rmtree(tmp_path / "grid")
+    assert parts.main(["--keep", str(keep), "--", *bench]) == 0
+    out = capfd.readouterr().out
+    assert "restored sft/seed0" in out and "restored sft/seed1" in out
+    assert ": training" not in out
+    assert out.count("skipped (already complete)") == 4  # two parts, then the whole grid
+    results = json.loads((tmp_path / "grid" / "results.json").read_text())
+    assert results["summary"]["sft"]["metrics"]["accuracy"]["n"] == 2
