@@ -95,6 +95,7 @@ def restore(keep: Path, runs: Path) -> list[str]:
 
 def commit(path: Path, message: str) -> None:
     """Commit ``path`` alone with git (other staged changes stay staged)."""
+    path = path.resolve()
     subprocess.run(["git", "add", "--", str(path)], check=True, cwd=path.parent)
     subprocess.run(
         ["git", "commit", "-q", "-m", message, "--", str(path)], check=True, cwd=path.parent

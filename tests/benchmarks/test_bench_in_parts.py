@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -62,6 +64,32 @@ def test_keep_run_refuses_a_run_too_large(parts, tmp_path, monkeypatch):
     with pytest.raises(SystemExit, match="without its weights"):
         parts.keep_run(run, tmp_path / "kept")
     assert not (tmp_path / "kept").exists()
+
+
+def test_commit_takes_the_kept_run_alone(parts, tmp_path, monkeypatch):
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    git("init", "-q")
+    git("config", "user.email", "t@example.org")
+    git("config", "user.name", "t")
+    (tmp_path / "other.txt").write_text("staged, not committed")
+    git("add", "other.txt")
+    kept = tmp_path / "results" / "runs" / "sft" / "seed0"
+    kept.mkdir(parents=True)
+    (kept / "run.json").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    parts.commit(Path("results/runs/sft/seed0"), "kept sft seed 0")
+    assert git("show", "--name-only", "--format=%s", "HEAD").split() == [
+        "kept",
+        "sft",
+        "seed",
+        "0",
+        "results/runs/sft/seed0/run.json",
+    ]
+    assert git("diff", "--cached", "--name-only").split() == ["other.txt"]
 
 
 def test_grid_continues_on_a_fresh_machine(parts, tmp_path, capfd):
