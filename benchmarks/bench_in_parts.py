@@ -29,15 +29,26 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf")
 MAX_KEPT_BYTES = 20_000_000
 
 
-def bench_option(args: Sequence[str], name: str) -> str:
-    """The value of ``--name VALUE`` or ``--name=VALUE`` in ``args``."""
+def bench_option(args: Sequence[str], name: str, default: str | None = None) -> str:
+    """The value of ``--name VALUE`` or ``--name=VALUE`` in ``args`` (``default`` when absent;
+    without one, its absence is an error)."""
     flag = f"--{name}"
     for i, arg in enumerate(args):
         if arg == flag and i + 1 < len(args):
             return args[i + 1]
         if arg.startswith(flag + "="):
             return arg[len(flag) + 1 :]
-    raise SystemExit(f"bench_in_parts: the bench arguments need {flag}")
+    if default is None:
+        raise SystemExit(f"bench_in_parts: the bench arguments need {flag}")
+    return default
+
+
+def method_seeds(method: str, seeds: Sequence[str], args: Sequence[str]) -> list[str]:
+    """The seeds ``method`` runs for: all, except ``zero-shot-llm`` at temperature 0, which the
+    bench evaluates once, in the first seed's folder."""
+    if method == "zero-shot-llm" and float(bench_option(args, "llm-temperature", "0")) <= 0:
+        return list(seeds[:1])
+    return list(seeds)
 
 
 def with_option(args: Sequence[str], name: str, value: str) -> list[str]:
@@ -118,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"bench_in_parts: restored {name} from {args.keep}", flush=True)
     r2d = [sys.executable, "-m", "reason2decide.cli"]
     for seed in seeds:
-        for method in methods:
+        for method in [m for m in methods if seed in method_seeds(m, seeds, bench)]:
             kept = args.keep / method / f"seed{seed}"
             part = with_option(with_option(bench, "methods", method), "seeds", seed)
             subprocess.run([*r2d, "bench", *part], check=True)

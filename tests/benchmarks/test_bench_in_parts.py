@@ -31,6 +31,14 @@ def test_bench_options_read_and_replaced(parts):
     assert replaced == ["--data", "d", "--output", "o", "--methods", "sft", "--seeds", "1"]
     with pytest.raises(SystemExit, match="--config"):
         parts.bench_option(args, "config")
+    assert parts.bench_option(args, "config", "none") == "none"
+
+
+def test_zero_shot_at_temperature_zero_runs_for_the_first_seed_only(parts):
+    seeds = ["3", "1", "2"]
+    assert parts.method_seeds("zero-shot-llm", seeds, []) == ["3"]
+    assert parts.method_seeds("zero-shot-llm", seeds, ["--llm-temperature", "0.7"]) == seeds
+    assert parts.method_seeds("r2d", seeds, []) == seeds
 
 
 def test_keep_run_leaves_weights_and_checkpoints_behind(parts, tmp_path):
