@@ -19,6 +19,7 @@ import argparse
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -104,13 +105,27 @@ def restore(keep: Path, runs: Path) -> list[str]:
     return restored
 
 
-def commit(path: Path, message: str) -> None:
-    """Commit ``path`` alone with git (other staged changes stay staged)."""
+def commit(path: Path, message: str, tries: int = 5) -> bool:
+    """Commit ``path`` alone with git (other staged changes stay staged), trying again a few
+    times while another git command holds the repository's lock; whether it was committed (a
+    failure is said, and the grid goes on: the run is kept either way)."""
     path = path.resolve()
-    subprocess.run(["git", "add", "--", str(path)], check=True, cwd=path.parent)
-    subprocess.run(
-        ["git", "commit", "-q", "-m", message, "--", str(path)], check=True, cwd=path.parent
-    )
+    for attempt in range(tries):
+        add = subprocess.run(["git", "add", "--", str(path)], cwd=path.parent, capture_output=True)
+        done = add.returncode == 0 and (
+            subprocess.run(
+                ["git", "commit", "-q", "-m", message, "--", str(path)],
+                cwd=path.parent,
+                capture_output=True,
+            ).returncode
+            == 0
+        )
+        if done:
+            return True
+        if attempt + 1 < tries:
+            time.sleep(5 * (attempt + 1))
+    print(f"bench_in_parts: could not commit {path}; commit it by hand", flush=True)
+    return False
 
 
 def main(argv: Sequence[str] | None = None) -> int:

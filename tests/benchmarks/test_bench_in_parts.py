@@ -89,7 +89,7 @@ def test_commit_takes_the_kept_run_alone(parts, tmp_path, monkeypatch):
     kept.mkdir(parents=True)
     (kept / "run.json").write_text("{}")
     monkeypatch.chdir(tmp_path)
-    parts.commit(Path("results/runs/sft/seed0"), "kept sft seed 0")
+    assert parts.commit(Path("results/runs/sft/seed0"), "kept sft seed 0")
     assert git("show", "--name-only", "--format=%s", "HEAD").split() == [
         "kept",
         "sft",
@@ -98,6 +98,13 @@ def test_commit_takes_the_kept_run_alone(parts, tmp_path, monkeypatch):
         "results/runs/sft/seed0/run.json",
     ]
     assert git("diff", "--cached", "--name-only").split() == ["other.txt"]
+
+
+def test_commit_outside_git_is_said_not_raised(parts, tmp_path, capsys):
+    kept = tmp_path / "seed0"
+    kept.mkdir()
+    assert not parts.commit(kept, "kept", tries=1)
+    assert "could not commit" in capsys.readouterr().out
 
 
 def test_grid_continues_on_a_fresh_machine(parts, tmp_path, capfd):
