@@ -136,8 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     bench = [a for a in args.bench if a != "--"] if args.bench[:1] == ["--"] else args.bench
     output = Path(bench_option(bench, "output"))
-    methods = [m for m in bench_option(bench, "methods").split(",") if m.strip()]
-    seeds = [s for s in bench_option(bench, "seeds").split(",") if s.strip()]
+    methods = [m.strip() for m in bench_option(bench, "methods").split(",") if m.strip()]
+    seeds = [s.strip() for s in bench_option(bench, "seeds").split(",") if s.strip()]
     runs = output / "runs"
     args.keep.mkdir(parents=True, exist_ok=True)
     for name in restore(args.keep, runs):
@@ -146,10 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for seed in seeds:
         for method in [m for m in methods if seed in method_seeds(m, seeds, bench)]:
             kept = args.keep / method / f"seed{seed}"
+            if kept.is_dir():  # restored above: the final bench below counts it complete
+                continue
             part = with_option(with_option(bench, "methods", method), "seeds", seed)
             subprocess.run([*r2d, "bench", *part], check=True)
-            if kept.is_dir():
-                continue
             kept.parent.mkdir(parents=True, exist_ok=True)
             size = keep_run(runs / method / f"seed{seed}", kept)
             print(f"bench_in_parts: kept {method} seed {seed} ({size / 1e6:.1f} MB)", flush=True)
