@@ -28,6 +28,12 @@ OPTION_SCORING = typer.Option(
     help="How a case's own options are ranked: 'sum' or 'mean' (per token) of their "
     "log-probabilities. [the model's setting]",
 )
+PRIOR_TAU = typer.Option(
+    None,
+    min=0.0,
+    help="Decision prior correction τ: rank labels by log p(y|x) − τ·log π(y), π the training "
+    "label frequencies (0 = off). [the model's: 0 unless trained with --prior-correction val]",
+)
 PRECISION = typer.Option(
     "auto", help="auto (bf16 on GPUs and CPUs with hardware bf16, else fp32), fp32, bf16, fp16."
 )
@@ -48,6 +54,7 @@ def predict(
     device: str | None = DEVICE,
     precision: str = PRECISION,
     option_scoring: str | None = OPTION_SCORING,
+    prior_tau: float | None = PRIOR_TAU,
     *,
     generation: GenerationSettings,  # from the flags generation_options adds
     column_flags: ColumnFlags,  # from the flags column_options adds
@@ -77,6 +84,7 @@ def predict(
         precision=precision,
         generation=generation,
         option_scoring=option_scoring,
+        prior_tau=prior_tau,
     )
     choices = None
     if input_file is not None:
@@ -128,6 +136,7 @@ def evaluate(
     device: str | None = DEVICE,
     precision: str = PRECISION,
     option_scoring: str | None = OPTION_SCORING,
+    prior_tau: float | None = PRIOR_TAU,
     bertscore_model: str | None = typer.Option(
         None, help="Encoder for BERTScore: local folder or hub name. [offline MiniLM]"
     ),
@@ -195,6 +204,7 @@ def evaluate(
         precision=precision,
         generation=generation,
         option_scoring=option_scoring,
+        prior_tau=prior_tau,
     )
     columns = column_flags.to_map(predictor.columns)
     examples = read_examples(test, columns)

@@ -91,6 +91,7 @@ def evaluate_model(
     metrics["rationale_prompt"] = predictor.rationale_prompt
     # Recorded whatever the model: a label-only model's evaluation says what it would have used.
     metrics["generation"] = predictor.generation.to_dict()
+    metrics["prior_tau"] = predictor.prior_tau
     metrics["inference"] = {
         "seconds": round(seconds, 3),
         "examples_per_second": round(len(records) / max(seconds, 1e-9), 3),

@@ -18,6 +18,7 @@ from reason2decide.errors import R2DError
 from reason2decide.hardware import autocast, check_device, no_grad_context, resolve_precision
 from reason2decide.io import read_json
 from reason2decide.methods.label_decoding import predict_labels
+from reason2decide.methods.prior_correction import correct_probabilities, label_log_prior
 from reason2decide.prompts import conditioned_explain_prompt, explain_prompt
 
 #: How a model writes its rationale: after ``given label: ŷ, explain: x`` (Reason2Decide),
@@ -55,6 +56,8 @@ class Predictor:
         precision: str = "auto",
         rationale_prompt: str | None = "conditioned",
         columns: ColumnMap | None = None,
+        prior_tau: float = 0.0,
+        label_counts: dict[str, int] | None = None,
     ) -> None:
         if rationale_prompt not in RATIONALE_PROMPTS:
             raise ValueError(f"rationale_prompt must be one of {RATIONALE_PROMPTS}")
@@ -73,6 +76,29 @@ class Predictor:
         self.rationale_prompt = rationale_prompt
         #: How the model's training rows were read (question template, options), when known.
         self.columns = columns
+        #: Decision prior correction: labels ranked by log p(y|x) − τ·log π(y) (0 = off), π
+        #: from the training label counts (see :mod:`reason2decide.methods.prior_correction`).
+        self.prior_tau = prior_tau
+        self.log_prior: torch.Tensor | None = None
+        if prior_tau < 0:
+            raise R2DError(
+                f"the prior correction τ must be ≥ 0, not {prior_tau}", field="prior_tau"
+            )
+        if prior_tau > 0:
+            if label_decoding != "score":
+                raise R2DError(
+                    "a prior correction needs closed-set label scoring",
+                    field="prior_tau (--prior-tau)",
+                    hint="drop --prior-tau, or use --label-decoding score",
+                )
+            if not label_counts:
+                raise R2DError(
+                    "this model records no training label counts to correct by",
+                    field="prior_tau (--prior-tau)",
+                    hint="models trained from this version on record them; retrain, or drop "
+                    "--prior-tau",
+                )
+            self.log_prior = label_log_prior(self.labels, label_counts)
         self.backbone.model.eval()
 
     @classmethod
@@ -86,10 +112,11 @@ class Predictor:
         generation: GenerationSettings | None = None,
         precision: str = "auto",
         option_scoring: str | None = None,
+        prior_tau: float | None = None,
     ) -> Predictor:
         """Load from a training output folder (``model/``, ``labels.json``, ``run.json``) or a
-        bare model folder; ``option_scoring`` ("sum" or "mean") replaces the one saved with
-        the model.
+        bare model folder; ``option_scoring`` ("sum" or "mean") and ``prior_tau`` (the decision
+        prior correction; 0 = off) replace the ones saved with the model.
 
         What inference needs (rationale prompt, label decoding, length limits, labels) is read
         from the model folder's own ``reason2decide.json`` and ``labels.json``; models saved
@@ -149,9 +176,16 @@ class Predictor:
                 path=root,
                 hint="use --label-decoding generate",
             )
+        # A model trained with --prior-correction val applies its τ when it scores labels.
+        correction = config.get("prior_correction") or {}
+        counts = correction.get("label_counts") or config.get("label_counts")
+        if prior_tau is None:
+            prior_tau = float(correction.get("tau", 0.0)) if decoding == "score" else 0.0
         return cls(
             backbone,
             labels,
+            prior_tau=prior_tau,
+            label_counts=counts,
             label_decoding=decoding,
             batch_size=batch_size,
             generation=generation,
@@ -244,9 +278,19 @@ class Predictor:
             probs = None
             if out.probabilities is not None:
                 distribution = out.distribution(row, self.labels)
+                if self.log_prior is not None and (choices is None or choices[row] is None):
+                    distribution, label = self._corrected(distribution)
                 probs = {k: round(v, 6) for k, v in distribution.items()}
             predictions.append(Prediction(label, probs))
         return predictions
+
+    def _corrected(self, distribution: dict[str, float]) -> tuple[dict[str, float], str]:
+        """A label-set distribution after the prior correction, and its arg-max label."""
+        assert self.log_prior is not None
+        probs = torch.tensor([[distribution[label] for label in self.labels]])
+        corrected = correct_probabilities(probs, self.log_prior, self.prior_tau)[0]
+        values = dict(zip(self.labels, corrected.tolist(), strict=True))
+        return values, self.labels[int(corrected.argmax())]
 
     def explain_batch(self, questions: Sequence[str], labels: Sequence[str]) -> list[str]:
         """The rationale pass for one batch: the rationale of each question for its predicted

@@ -196,6 +196,13 @@ class TrainConfig(BaseModel):
         f"Score the label set even when it has more than {MAX_SCORED_LABELS} labels (refused "
         "otherwise).",
     )
+    prior_correction: Literal["none", "val"] = option(
+        "none",
+        "Decide by log p(y|x) − τ·log π(y), π the training label frequencies: 'val' chooses τ "
+        "(0 to 1.5) on validation macro-F1 after training and saves it with the model, which "
+        "then applies it to every prediction (rare labels predicted more often); 'none' keeps "
+        "the plain arg-max. Closed label set only.",
+    )
 
     # Reason2Decide Stage 2
     alpha: float = option(0.7, "Stage 2: final label-loss weight α.", paper=0.7, ge=0.0, le=1.0)
@@ -333,6 +340,11 @@ class TrainConfig(BaseModel):
             raise ValueError(
                 "--r2dc-confidence set-probability needs --label-decoding score (generated "
                 "labels have no probability over the label set); use token-geomean"
+            )
+        if self.prior_correction != "none" and self.label_decoding != "score":
+            raise ValueError(
+                "--prior-correction needs --label-decoding score (generated labels have no "
+                "probability over the label set to correct)"
             )
         self.columns()  # a bad template or options setting fails here, before any work
         return self

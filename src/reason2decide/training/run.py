@@ -31,6 +31,7 @@ from reason2decide.errors import R2DError
 from reason2decide.io import read_json, write_json
 from reason2decide.methods import MethodSpec, method_spec, method_stages
 from reason2decide.training.config import TrainConfig, check_label_decoding
+from reason2decide.training.decision_prior import choose_prior_correction, label_counts
 from reason2decide.training.host_memory import keep_freed_memory, return_freed_memory
 from reason2decide.training.manifest import (
     finish_manifest,
@@ -202,8 +203,26 @@ class Run:
             summary["lora"] = {**lora, "saved": "merged into the weights"}
             model = merge_lora(model)
 
+        labels = list(self.data.labels)
+        info = model_info(config, objective, self.spec.rationale, labels)
+        if objective != "stage1":  # a model that decides: --prior-tau can correct it later
+            info["label_counts"] = label_counts(train)
+        if last and objective != "stage1" and config.prior_correction == "val":
+            record = choose_prior_correction(
+                backbone,
+                model,
+                val,
+                labels,
+                info["label_counts"],
+                precision=config.precision,
+                batch_size=config.resolved_eval_batch_size,
+            )
+            info["prior_correction"] = summary["prior_correction"] = record
+            say(
+                f"{objective}: prior correction τ = {record['tau']} (chosen on validation "
+                "macro-F1), saved with the model"
+            )
         if self.main:
-            info = model_info(config, objective, self.spec.rationale, list(self.data.labels))
             save_model_atomically(backbone, model, model_dir, labels=self.data.labels, info=info)
             write_json(stage_dir / STAGE_FILE, summary)
             self.manifest["stages"][objective] = summary
