@@ -123,9 +123,9 @@ def test_evaluate_records_the_tau_it_decided_with(runs):
     from reason2decide.cli import app
 
     root, _, corrected, _, _ = runs
-    tau = json.loads((corrected / "model" / "reason2decide.json").read_text())[
-        "prior_correction"
-    ]["tau"]
+    tau = json.loads((corrected / "model" / "reason2decide.json").read_text())["prior_correction"][
+        "tau"
+    ]
     test = root / "data" / "val.jsonl"
     for flags, expected in (([], tau), (["--prior-tau", "0"], 0.0)):
         out = root / f"eval-{len(flags)}"
