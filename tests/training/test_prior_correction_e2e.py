@@ -31,6 +31,11 @@ def config_for(root, model, output, **overrides):
     return build_config({**flags, **overrides})
 
 
+def saved_tau(output) -> float:
+    info = json.loads((output / "model" / "reason2decide.json").read_text())
+    return info["prior_correction"]["tau"]
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("prior")
@@ -63,9 +68,7 @@ def test_the_choice_is_saved_with_the_model_and_in_the_manifest(runs):
 
 def test_predictor_applies_the_saved_tau_and_an_override(runs):
     root, plain, corrected, _, _ = runs
-    tau = json.loads((corrected / "model" / "reason2decide.json").read_text())["prior_correction"][
-        "tau"
-    ]
+    tau = saved_tau(corrected)
     assert Predictor.from_output(corrected, device="cpu").prior_tau == tau
     assert Predictor.from_output(plain, device="cpu").prior_tau == 0.0
     questions = ["does a child with fever today need a doctor", "a child with itch at night"]
@@ -123,9 +126,7 @@ def test_evaluate_records_the_tau_it_decided_with(runs):
     from reason2decide.cli import app
 
     root, _, corrected, _, _ = runs
-    tau = json.loads((corrected / "model" / "reason2decide.json").read_text())["prior_correction"][
-        "tau"
-    ]
+    tau = saved_tau(corrected)
     test = root / "data" / "val.jsonl"
     for flags, expected in (([], tau), (["--prior-tau", "0"], 0.0)):
         out = root / f"eval-{len(flags)}"
