@@ -11,6 +11,9 @@ seed 0 first), so that an interrupted grid has comparable runs. A kept run is co
 ``--output`` before anything trains: the bench counts a run folder with its evaluation and
 without its model as complete. Once every run is kept, the whole grid is benched once more,
 which only writes the reports. ``--commit`` commits each kept run with git as it lands.
+``--val-labels VAL`` scores the validation cases' labels with each finished run's model before
+its weights are left behind (``RUN/val/predictions.jsonl``, labels only), so that decision rules
+chosen on validation, such as ``benchmarks/prior_correction_study.py``, can be studied later.
 """
 
 from __future__ import annotations
@@ -128,10 +131,21 @@ def commit(path: Path, message: str, tries: int = 5) -> bool:
     return False
 
 
+def score_val_labels(r2d: Sequence[str], run: Path, val: Path) -> None:
+    """``RUN/val/predictions.jsonl``: the run model's labels and probabilities on ``val``."""
+    if (run / "val" / "predictions.jsonl").is_file() or not (run / "model").is_dir():
+        return
+    evaluate = [*r2d, "evaluate", str(run), "--test", str(val), "--output", str(run / "val")]
+    subprocess.run([*evaluate, "--no-rationale", "--no-bertscore", "--no-faithfulness"], check=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", type=Path, required=True, help="where finished runs are kept")
     parser.add_argument("--commit", action="store_true", help="git-commit each kept run")
+    parser.add_argument(
+        "--val-labels", type=Path, help="score these validation cases with each run's model"
+    )
     parser.add_argument("bench", nargs=argparse.REMAINDER, help="-- then r2d bench's arguments")
     args = parser.parse_args(argv)
     bench = [a for a in args.bench if a != "--"] if args.bench[:1] == ["--"] else args.bench
@@ -150,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 continue
             part = with_option(with_option(bench, "methods", method), "seeds", seed)
             subprocess.run([*r2d, "bench", *part], check=True)
+            if args.val_labels is not None:
+                score_val_labels(r2d, runs / method / f"seed{seed}", args.val_labels)
             kept.parent.mkdir(parents=True, exist_ok=True)
             size = keep_run(runs / method / f"seed{seed}", kept)
             print(f"bench_in_parts: kept {method} seed {seed} ({size / 1e6:.1f} MB)", flush=True)

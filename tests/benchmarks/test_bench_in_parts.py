@@ -120,11 +120,14 @@ def test_grid_continues_on_a_fresh_machine(parts, tmp_path, capfd):
         *["--max-input-length", "48", "--max-target-length", "12", "--eval-batch-size", "8"],
         "--no-bertscore",
     ]
-    assert parts.main(["--keep", str(keep), "--", *bench]) == 0
+    val = ["--val-labels", str(data / "val.jsonl")]
+    assert parts.main(["--keep", str(keep), *val, "--", *bench]) == 0
     for seed in (0, 1):
         kept = keep / "sft" / f"seed{seed}"
         assert json.loads((kept / "run.json").read_text())["status"] == "complete"
         assert (kept / "eval" / "predictions.jsonl").is_file()
+        val_rows = (kept / "val" / "predictions.jsonl").read_text().splitlines()
+        assert len(val_rows) == 8 and "probabilities" in json.loads(val_rows[0])
         assert not (kept / "model").exists()
     capfd.readouterr()
 
