@@ -67,6 +67,7 @@ def test_info_health_ready(client, served):
     assert info["evaluation"]["metrics"]["accuracy"] == 0.75
     assert info["evaluation"]["test_set"]["rows"] == 4
     assert info["input"]["fields"] == ["text"]
+    assert info["prior_tau"] == 0.0
     assert "not a medical device" in info["note"]
     assert info["limits"]["max_cases"] == 64
     assert client.get("/health").json() == {"status": "ok"}

@@ -113,6 +113,8 @@ def describe(root: Path, predictor: Predictor) -> tuple[dict[str, Any], dict[str
         "model": identity,
         "labels": predictor.labels,
         "label_decoding": predictor.label_decoding,
+        # the decision prior correction every prediction uses (0: the plain arg-max)
+        "prior_tau": predictor.prior_tau,
         "explains": predictor.explains,
         "rationale_prompt": predictor.rationale_prompt,
         "input": {"fields": ["text"], "template": None},
