@@ -20,7 +20,7 @@ from reason2decide.bench.zero_shot import ZERO_SHOT_METHOD
 from reason2decide.io import atomic_open, write_json
 from reason2decide.methods import METHODS
 
-#: Options that make up the budget, shown in results.md.
+#: Options that make up the budget (and the decision rule), shown in results.md.
 BUDGET_KEYS = (
     "model",
     "max_steps",
@@ -38,6 +38,7 @@ BUDGET_KEYS = (
     "max_input_length",
     "max_target_length",
     "label_decoding",
+    "prior_correction",
     "precision",
 )
 #: Per-run options, left out of the shared configuration.
