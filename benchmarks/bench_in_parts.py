@@ -19,6 +19,7 @@ chosen on validation, such as ``benchmarks/prior_correction_study.py``, can be s
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -136,7 +137,11 @@ def score_val_labels(r2d: Sequence[str], run: Path, val: Path) -> None:
     if (run / "val" / "predictions.jsonl").is_file() or not (run / "model").is_dir():
         return
     evaluate = [*r2d, "evaluate", str(run), "--test", str(val), "--output", str(run / "val")]
-    subprocess.run([*evaluate, "--no-rationale", "--no-bertscore", "--no-faithfulness"], check=True)
+    evaluate += ["--no-rationale", "--no-bertscore", "--no-faithfulness"]
+    info = run / "model" / "reason2decide.json"
+    if info.is_file() and (json.loads(info.read_text()).get("prior_correction") or {}).get("tau"):
+        evaluate += ["--prior-tau", "0"]  # the model's own probabilities, not corrected ones
+    subprocess.run(evaluate, check=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

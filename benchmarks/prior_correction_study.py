@@ -6,8 +6,10 @@ with their label probabilities), this script chooses τ on the run's validation 
 run's model), re-decides the test cases by ``log p(y|x) − τ·log π(y)`` with π the training label
 counts, and reports accuracy and macro-F1 before and after: per run, and per method as mean ±
 std over seeds with a paired bootstrap 95 % interval of after − before over the test cases
-pooled across seeds. It is exactly what a model trained with ``--prior-correction val`` decides
-(same functions), for runs trained before that option existed.
+pooled across seeds. It is what a model trained with ``--prior-correction val`` decides (the
+same functions, applied to probabilities saved to 6 decimals: a near-tie can fall the other
+way), for runs trained without that option; runs whose predictions were already corrected
+(``prior_tau`` > 0 in their metrics) are refused.
 
 Only the decisions are re-made: an r2d model's rationale is conditioned on its decision, so
 the rationale metrics of a corrected r2d model would differ too, and are not reported here.
@@ -28,7 +30,7 @@ import torch
 
 from reason2decide.bench.significance import macro_f1_statistic, mean_statistic, paired_bootstrap
 from reason2decide.data.readers import read_examples
-from reason2decide.io import read_jsonl, write_json, write_jsonl
+from reason2decide.io import read_json, read_jsonl, write_json, write_jsonl
 from reason2decide.label_metrics import label_metrics
 from reason2decide.methods.prior_correction import (
     choose_tau,
@@ -71,6 +73,10 @@ def study_run(run: Path, labels: list[str], log_prior: torch.Tensor) -> dict[str
     """τ chosen on the run's validation predictions and the test decisions before and after."""
     val = read_jsonl(run / VAL_PREDICTIONS)
     test = read_jsonl(run / TEST_PREDICTIONS)
+    for part in ("val", "eval"):
+        metrics = run / part / "metrics.json"
+        if metrics.is_file() and read_json(metrics).get("prior_tau"):
+            raise SystemExit(f"{run / part}: predictions already corrected (prior_tau > 0)")
     choice = choose_tau(
         probabilities(val, labels), [r["gold_label"] for r in val], labels, log_prior
     )
@@ -90,9 +96,15 @@ def study_run(run: Path, labels: list[str], log_prior: torch.Tensor) -> dict[str
             "macro_f1": metrics["macro_f1"],
             "f1": {label: metrics["per_class"][label]["f1"] for label in labels},
         }
+    every_tau = {}
+    for tau in choice.macro_f1:
+        predicted = decisions["before"] if tau == 0 else decide(probs, labels, log_prior, tau)
+        metrics = label_metrics(gold, predicted, labels)
+        every_tau[str(tau)] = {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"]}
     return {
         "tau": choice.tau,
         "validation": choice.to_dict(),
+        "test_every_tau": every_tau,
         "test": scores,
         "ids": [r["id"] for r in test],
         "gold": gold,
@@ -173,6 +185,22 @@ def markdown(per_run: dict, per_method: dict, labels: list[str], counts: dict) -
             )
             + " |"
         )
+    taus = list(next(iter(per_run.values()))["test_every_tau"])
+    lines += [
+        "",
+        "Test accuracy / macro-F1 at every τ (to read the choice against, not to choose by: "
+        "τ is chosen on validation) and validation macro-F1:",
+        "",
+        "| run | " + " | ".join(f"τ = {t}" for t in taus) + " |",
+        "| --- | " + " | ".join("---" for _ in taus) + " |",
+    ]
+    for name, r in per_run.items():
+        cells = []
+        for t in taus:
+            test = r["test_every_tau"][t]
+            val = r["validation"]["validation_macro_f1"][t]
+            cells.append(f"{test['accuracy']:.3f} / {test['macro_f1']:.3f} (val {val:.3f})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -141,3 +141,22 @@ def test_grid_continues_on_a_fresh_machine(parts, tmp_path, capfd):
     assert out.count("skipped (already complete)") == 2
     results = json.loads((tmp_path / "grid" / "results.json").read_text())
     assert results["summary"]["sft"]["metrics"]["accuracy"]["n"] == 2
+
+
+def test_validation_labels_are_scored_with_the_models_own_probabilities(
+    parts, tmp_path, monkeypatch
+):
+    calls = []
+    monkeypatch.setattr(parts.subprocess, "run", lambda args, check: calls.append(args))
+    run = tmp_path / "run"
+    (run / "model").mkdir(parents=True)
+    parts.score_val_labels(["r2d"], run, tmp_path / "val.jsonl")
+    assert "--no-rationale" in calls[-1] and "--prior-tau" not in calls[-1]
+    info = {"prior_correction": {"tau": 0.75, "label_counts": {"yes": 3}}}
+    (run / "model" / "reason2decide.json").write_text(json.dumps(info))
+    parts.score_val_labels(["r2d"], run, tmp_path / "val.jsonl")
+    assert calls[-1][-2:] == ["--prior-tau", "0"]  # not corrected twice by the study
+    (run / "val").mkdir()
+    (run / "val" / "predictions.jsonl").write_text("{}\n")
+    parts.score_val_labels(["r2d"], run, tmp_path / "val.jsonl")
+    assert len(calls) == 2  # already scored: nothing run

@@ -77,3 +77,13 @@ def test_no_usable_run_is_an_error(study, tmp_path):
     write_jsonl(tmp_path / "data" / "train.jsonl", [{"id": "a", "question": "q", "label": "yes"}])
     (tmp_path / "runs").mkdir()
     assert study.main(["--runs", str(tmp_path / "runs"), "--data", str(tmp_path / "data")]) == 1
+
+
+def test_runs_already_corrected_are_refused(study, tmp_path):
+    write_jsonl(tmp_path / "data" / "train.jsonl", [{"id": "a", "question": "q", "label": "yes"}])
+    run = tmp_path / "runs" / "r2d" / "seed0"
+    write_jsonl(run / "val" / "predictions.jsonl", leaning_predictions({"yes": 2, "maybe": 1}))
+    write_jsonl(run / "eval" / "predictions.jsonl", leaning_predictions({"yes": 2, "maybe": 1}))
+    (run / "eval" / "metrics.json").write_text(json.dumps({"prior_tau": 0.5}))
+    with pytest.raises(SystemExit, match="already corrected"):
+        study.main(["--runs", str(tmp_path / "runs"), "--data", str(tmp_path / "data")])

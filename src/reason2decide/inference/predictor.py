@@ -4,6 +4,7 @@ rationale generated from ``given label: ŷ, explain: x``."""
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,9 +81,10 @@ class Predictor:
         #: from the training label counts (see :mod:`reason2decide.methods.prior_correction`).
         self.prior_tau = prior_tau
         self.log_prior: torch.Tensor | None = None
-        if prior_tau < 0:
+        if not (math.isfinite(prior_tau) and prior_tau >= 0):
             raise R2DError(
-                f"the prior correction τ must be ≥ 0, not {prior_tau}", field="prior_tau"
+                f"the prior correction τ must be a finite number ≥ 0, not {prior_tau}",
+                field="prior_tau (--prior-tau)",
             )
         if prior_tau > 0:
             if label_decoding != "score":
@@ -95,8 +97,8 @@ class Predictor:
                 raise R2DError(
                     "this model records no training label counts to correct by",
                     field="prior_tau (--prior-tau)",
-                    hint="models trained from this version on record them; retrain, or drop "
-                    "--prior-tau",
+                    hint="a model that decides records them when trained by reason2decide "
+                    "from 2026-12-01 on; retrain it, or drop --prior-tau",
                 )
             self.log_prior = label_log_prior(self.labels, label_counts)
         self.backbone.model.eval()
@@ -177,7 +179,9 @@ class Predictor:
                 hint="use --label-decoding generate",
             )
         # A model trained with --prior-correction val applies its τ when it scores labels.
-        correction = config.get("prior_correction") or {}
+        correction = config.get("prior_correction")
+        if not isinstance(correction, dict):  # run.json's config holds the option's value
+            correction = {}
         counts = correction.get("label_counts") or config.get("label_counts")
         if prior_tau is None:
             prior_tau = float(correction.get("tau", 0.0)) if decoding == "score" else 0.0

@@ -1,7 +1,8 @@
 """Decision-time prior correction: rank the labels by ``log p(y|x) − τ·log π(y)``.
 
 A small model trained on imbalanced labels learns their frequencies π too well: on PubMedQA
-(yes 55 %, no 34 %, maybe 11 % of training rows) it never answers "maybe", and macro-F1 stays
+(yes 55 %, no 34 %, maybe 11 % of training rows) it almost never answers "maybe" (and is never
+right when it does), and macro-F1 stays
 low however well it ranks the cases. Dividing its probabilities by π^τ before the arg-max (post-hoc
 logit adjustment, Menon et al., ICLR 2021) trades a little accuracy for recall on the rare labels:
 τ = 0 is the plain model, τ = 1 the decision that is optimal for balanced error when the model is
@@ -43,8 +44,8 @@ def correct_probabilities(
 ) -> torch.Tensor:
     """[N, C] probabilities ∝ ``p(y|x) / π(y)^τ`` (rows sum to 1); ``tau`` 0 returns them as
     they are."""
-    if tau < 0:
-        raise ValueError(f"the prior correction τ must be ≥ 0, not {tau}")
+    if not (math.isfinite(tau) and tau >= 0):
+        raise ValueError(f"the prior correction τ must be a finite number ≥ 0, not {tau}")
     if tau == 0:
         return probabilities
     if probabilities.shape[-1] != log_prior.shape[-1]:

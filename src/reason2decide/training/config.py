@@ -346,6 +346,11 @@ class TrainConfig(BaseModel):
                 "--prior-correction needs --label-decoding score (generated labels have no "
                 "probability over the label set to correct)"
             )
+        if self.prior_correction != "none" and self.stage == "1":
+            raise ValueError(
+                "--prior-correction applies to a model that decides: Stage 1 alone writes "
+                "rationales only (drop --stage 1, or the correction)"
+            )
         self.columns()  # a bad template or options setting fails here, before any work
         return self
 

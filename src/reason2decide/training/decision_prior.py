@@ -31,13 +31,17 @@ def choose_prior_correction(
 ) -> dict[str, Any]:
     """The record saved with the model: τ chosen on the validation cases scored over the label
     set, the training label counts it divides by, and what each candidate τ scored. Every
-    process of a multi-process run computes the same record (the forward passes of sharded
-    parameters need them all)."""
+    process of a multi-process run with whole parameters (DDP) computes the same record;
+    sharded parameters are refused before training (``Run.start``)."""
     import torch
 
     plain = [e for e in val if e.choices is None and e.label in set(labels)]
     if not plain:
-        return {"tau": 0.0, "label_counts": counts, "chosen_by": "no validation cases: off"}
+        return {
+            "tau": 0.0,
+            "label_counts": counts,
+            "chosen_by": "no validation case scored over the label set: off",
+        }
     resolved = resolve_precision(precision, backbone.device)
     rows = []
     with no_grad_context(resolved), autocast(resolved, backbone.device):

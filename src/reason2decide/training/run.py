@@ -116,6 +116,14 @@ class Run:
                 field="lora_r (--lora-r)",
                 hint="LoRA keeps the trained weights small: use DDP (configs/accelerate/ddp.yaml)",
             )
+        if config.prior_correction != "none" and parameters_sharded():
+            raise R2DError(
+                "--prior-correction val with sharded parameters (FSDP, DeepSpeed ZeRO-3) is not "
+                "supported: τ is chosen on one process's whole model after training",
+                field="prior_correction (--prior-correction)",
+                hint="use DDP (configs/accelerate/ddp.yaml), or choose τ later with r2d evaluate "
+                "--prior-tau on the validation set",
+            )
         main = is_main_process()
         if not main:
             say = _silent
@@ -219,8 +227,8 @@ class Run:
             )
             info["prior_correction"] = summary["prior_correction"] = record
             say(
-                f"{objective}: prior correction τ = {record['tau']} (chosen on validation "
-                "macro-F1), saved with the model"
+                f"{objective}: prior correction τ = {record['tau']} "
+                f"({record['chosen_by']}), saved with the model"
             )
         if self.main:
             save_model_atomically(backbone, model, model_dir, labels=self.data.labels, info=info)
