@@ -64,6 +64,7 @@ class FakePredictor:
 
     labels = LABELS
     label_decoding = "score"
+    prior_tau = 0.0
     explains = True
     rationale_prompt = "conditioned"
 

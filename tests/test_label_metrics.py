@@ -96,6 +96,20 @@ def test_ece_perfectly_calibrated_certain_predictions():
     assert expected_calibration_error(["a", "b"], [{"a": 1.0}, {"b": 1.0, "a": 0.0}]) == 0.0
 
 
+def test_ece_takes_the_models_decision_where_rounded_probabilities_tie():
+    # Regression: PubMedQA sft seed 0 saved maybe = no = 0.359871 for a case decided "no" (gold
+    # "maybe"); the first key of the tie made ECE count it as right.
+    probs = [{"maybe": 0.359871, "no": 0.359871, "yes": 0.280258}]
+    assert expected_calibration_error(["maybe"], probs) == pytest.approx(1 - 0.359871)
+    assert expected_calibration_error(["maybe"], probs, predicted=["no"]) == pytest.approx(0.359871)
+    # a prediction outside the map (a generated label) falls back on the top label
+    assert expected_calibration_error(["maybe"], probs, predicted=["other"]) == pytest.approx(
+        1 - 0.359871
+    )
+    with pytest.raises(ValueError, match="predictions"):
+        expected_calibration_error(["maybe"], probs, predicted=[])
+
+
 def test_choice_metrics_by_position_expose_a_position_bias():
     from reason2decide.label_metrics import choice_metrics
 

@@ -93,12 +93,17 @@ def label_metrics(
 
 
 def expected_calibration_error(
-    gold: Sequence[str], probabilities: Sequence[Mapping[str, float]], n_bins: int = 10
+    gold: Sequence[str],
+    probabilities: Sequence[Mapping[str, float]],
+    n_bins: int = 10,
+    predicted: Sequence[str] | None = None,
 ) -> float:
     """Top-label expected calibration error with ``n_bins`` equal-width confidence bins.
 
-    For each example the top label is the one with the highest probability (ties: the first in the
-    mapping's order) and its probability is the confidence. Bins are right-closed,
+    For each example the decision is ``predicted[i]`` when given and in its probability map (the
+    label the model chose: saved probabilities are rounded and can tie where the model's did
+    not), else the label with the highest probability (ties: the first in the mapping's order);
+    its probability is the confidence. Bins are right-closed,
     ``(k/n_bins, (k+1)/n_bins]``, with a confidence of 0 in the first bin. The result is
     ``sum_b |B_b|/n * |accuracy(B_b) - mean confidence(B_b)|``.
     """
@@ -108,6 +113,8 @@ def expected_calibration_error(
     prob_list = list(probabilities)
     if len(gold_list) != len(prob_list):
         raise ValueError(f"{len(gold_list)} gold labels but {len(prob_list)} probability maps")
+    if predicted is not None and len(predicted) != len(gold_list):
+        raise ValueError(f"{len(gold_list)} gold labels but {len(predicted)} predictions")
     if not gold_list:
         raise R2DError("no examples to evaluate", hint="the prediction file is empty")
 
@@ -116,7 +123,10 @@ def expected_calibration_error(
     for i, (g, probs) in enumerate(zip(gold_list, prob_list, strict=True)):
         if not probs:
             raise R2DError(f"example {i} has an empty probability map", field="probabilities")
-        top_label, top_prob = max(probs.items(), key=lambda item: item[1])
+        if predicted is not None and predicted[i] in probs:
+            top_label, top_prob = predicted[i], probs[predicted[i]]
+        else:
+            top_label, top_prob = max(probs.items(), key=lambda item: item[1])
         if not 0.0 <= top_prob <= 1.0:
             raise R2DError(
                 f"example {i}: probability {top_prob} for {top_label!r} is outside [0, 1]",

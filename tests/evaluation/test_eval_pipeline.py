@@ -20,6 +20,7 @@ class CopyingPredictor:
     labels = ["no", "yes"]
     explains = True
     label_decoding = "score"
+    prior_tau = 0.0
     rationale_prompt = "conditioned"
     batch_size = 4
     precision = "fp32"

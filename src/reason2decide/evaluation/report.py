@@ -79,7 +79,9 @@ def evaluate_records(
     metrics["n_probabilities"] = len(with_probs)
     metrics["ece"] = (
         expected_calibration_error(
-            [row["gold_label"] for row in with_probs], [row["probabilities"] for row in with_probs]
+            [row["gold_label"] for row in with_probs],
+            [row["probabilities"] for row in with_probs],
+            predicted=[row["label"] for row in with_probs],
         )
         if with_probs
         else None
