@@ -186,6 +186,7 @@ def test_bench_interrupt_resume_skip_and_reevaluate(toy, tmp_path):
     assert comparisons["rows"]["r2d"]["bleu"] is None  # sft has no rationales
     assert "## Differences from sft" in md
     assert "exclude" in md.split("## Differences from sft")[1]
+    assert "| r2d | 24 (12) |" in md  # the pairs each difference is over, shown
 
     plots = out / "plots"
     expected = [

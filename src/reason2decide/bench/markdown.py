@@ -265,14 +265,18 @@ def _comparisons_md(comparisons: Comparisons | None) -> list[str]:
         "The pooled difference can differ slightly from the difference of the per-seed means "
         "above (macro-F1 is not a mean; a seed may lack a metric). **Bold**: the interval "
         "excludes zero. '—': the two rows share no metric there. The interval is about the "
-        "sample of test cases given these seeds; the spread over seeds is the ± std above.",
+        "sample of test cases given these seeds; the spread over seeds is the ± std above. "
+        "'pairs': the (seed, case) pairs compared, and the distinct test cases among them "
+        "(a seed or case that only one of the two rows has is left out).",
         "",
-        "| row | " + " | ".join(METRICS[k] for k in DIFF_METRICS) + " |",
-        "|" + "---|" * (len(DIFF_METRICS) + 1),
+        "| row | pairs (cases) | " + " | ".join(METRICS[k] for k in DIFF_METRICS) + " |",
+        "|" + "---|" * (len(DIFF_METRICS) + 2),
     ]
     for row, by_metric in comparisons.intervals.items():
         cells = [_interval_text(by_metric.get(k), k) for k in DIFF_METRICS]
-        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+        counted = next((i for i in by_metric.values() if i is not None), None)
+        pairs = "—" if counted is None else f"{counted.n_units} ({counted.n_cases})"
+        lines.append(f"| {row} | {pairs} | " + " | ".join(cells) + " |")
     excluding = comparisons.excluding_zero()
     lines.append("")
     if excluding:
