@@ -152,7 +152,7 @@ def test_validation_labels_are_scored_with_the_models_own_probabilities(
     (run / "model").mkdir(parents=True)
     parts.score_val_labels(["r2d"], run, tmp_path / "val.jsonl")
     assert "--no-rationale" in calls[-1] and "--prior-tau" not in calls[-1]
-    info = {"prior_correction": {"tau": 0.75, "label_counts": {"yes": 3}}}
+    info = {"prior_correction": {"tau": 0.75}, "label_counts": {"yes": 3}}
     (run / "model" / "reason2decide.json").write_text(json.dumps(info))
     parts.score_val_labels(["r2d"], run, tmp_path / "val.jsonl")
     assert calls[-1][-2:] == ["--prior-tau", "0"]  # not corrected twice by the study

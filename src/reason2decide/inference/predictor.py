@@ -182,14 +182,13 @@ class Predictor:
         correction = config.get("prior_correction")
         if not isinstance(correction, dict):  # run.json's config holds the option's value
             correction = {}
-        counts = correction.get("label_counts") or config.get("label_counts")
         if prior_tau is None:
             prior_tau = float(correction.get("tau", 0.0)) if decoding == "score" else 0.0
         return cls(
             backbone,
             labels,
             prior_tau=prior_tau,
-            label_counts=counts,
+            label_counts=config.get("label_counts"),
             label_decoding=decoding,
             batch_size=batch_size,
             generation=generation,

@@ -30,18 +30,16 @@ def choose_prior_correction(
     batch_size: int = 16,
 ) -> dict[str, Any]:
     """The record saved with the model: τ chosen on the validation cases scored over the label
-    set, the training label counts it divides by, and what each candidate τ scored. Every
+    set (dividing by the training label ``counts``, which the model records beside it as
+    ``label_counts``) and what each candidate τ scored. Every
     process of a multi-process run with whole parameters (DDP) computes the same record;
     sharded parameters are refused before training (``Run.start``)."""
     import torch
 
-    plain = [e for e in val if e.choices is None and e.label in set(labels)]
+    known = set(labels)
+    plain = [e for e in val if e.choices is None and e.label in known]
     if not plain:
-        return {
-            "tau": 0.0,
-            "label_counts": counts,
-            "chosen_by": "no validation case scored over the label set: off",
-        }
+        return {"tau": 0.0, "chosen_by": "no validation case scored over the label set: off"}
     resolved = resolve_precision(precision, backbone.device)
     rows = []
     with no_grad_context(resolved), autocast(resolved, backbone.device):
@@ -53,4 +51,4 @@ def choose_prior_correction(
     choice = choose_tau(
         probabilities, [e.label for e in plain], list(labels), label_log_prior(labels, counts)
     )
-    return {**choice.to_dict(), "label_counts": counts, "validation_cases": len(plain)}
+    return {**choice.to_dict(), "validation_cases": len(plain)}
